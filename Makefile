@@ -1,0 +1,51 @@
+# Stoker's one entry point. `make help` lists the targets.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: all help install run test lint fmt typecheck pytest bench clean
+
+all: test ## Lint, type-check and run the whole suite
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): $(PY) constraints.txt requirements-dev.txt packages/queue/pyproject.toml services/api/pyproject.toml services/worker/pyproject.toml
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PIP) -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the three packages with the dev tools
+
+run: install ## Run Redis, the API on 127.0.0.1:8000 and one worker; Ctrl-C stops them all
+	$(PY) scripts/dev_stack.py
+
+lint: install ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install ## mypy --strict over the packages
+	$(VENV)/bin/mypy
+
+pytest: install ## The test suite alone
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## Install, lint, type-check and run the whole suite
+
+bench: install ## Benchmarks, printed as a table
+	$(PY) benchmarks/queue_bench.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
