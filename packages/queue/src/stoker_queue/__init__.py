@@ -1,0 +1,87 @@
+"""Stoker's queue core: the only code that knows Redis keys and Lua scripts.
+
+Both services import from here: the API uses ``Producer``, ``Reader``, ``QueueAdmin`` and
+``Registry``; workers use ``Consumer``, ``Reaper`` and ``Registry``. All share one ``Broker``.
+"""
+
+from stoker_queue.admin import QueueAdmin
+from stoker_queue.backoff import Backoff
+from stoker_queue.broker import Broker, QueueOptions
+from stoker_queue.clock import Clock, FakeClock, RedisClock
+from stoker_queue.consumer import Consumer, RenewOutcome, encode_output
+from stoker_queue.envelope import SCHEMA_VERSION, JobEnvelope, WebhookSpec
+from stoker_queue.errors import (
+    InvalidJobId,
+    InvalidQueueName,
+    InvalidTransition,
+    JobNotFound,
+    LeaseLost,
+    QueueError,
+    QueueUnavailable,
+    ResultExpired,
+    ResultNotReady,
+)
+from stoker_queue.ids import new_job_id, queue_of
+from stoker_queue.keys import QUEUE_NAME_PATTERN, is_valid_queue_name
+from stoker_queue.producer import DEFAULT_QUEUE, JobRequest, Producer, Submitted
+from stoker_queue.reader import Reader
+from stoker_queue.reaper import Reaper, ReapReport
+from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob, Job, JobError, Progress, QueueStats, Timings
+from stoker_queue.registry import Registry, TaskInfo, WorkerInfo
+from stoker_queue.settings import RedisSettings
+from stoker_queue.status import ACTIVE, PRIORITIES, RETRYABLE, TERMINAL, AttemptCause, JobStatus, Priority
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_QUEUE",
+    "PRIORITIES",
+    "QUEUE_NAME_PATTERN",
+    "RETRYABLE",
+    "SCHEMA_VERSION",
+    "TERMINAL",
+    "AttemptCause",
+    "Attempts",
+    "Backoff",
+    "Broker",
+    "ClaimBatch",
+    "ClaimedJob",
+    "Clock",
+    "Consumer",
+    "FakeClock",
+    "InvalidJobId",
+    "InvalidQueueName",
+    "InvalidTransition",
+    "Job",
+    "JobEnvelope",
+    "JobError",
+    "JobNotFound",
+    "JobRequest",
+    "JobStatus",
+    "LeaseLost",
+    "Priority",
+    "Producer",
+    "Progress",
+    "QueueAdmin",
+    "QueueError",
+    "QueueOptions",
+    "QueueStats",
+    "QueueUnavailable",
+    "Reader",
+    "ReapReport",
+    "Reaper",
+    "RedisClock",
+    "RedisSettings",
+    "Registry",
+    "RenewOutcome",
+    "ResultExpired",
+    "ResultNotReady",
+    "Submitted",
+    "TaskInfo",
+    "Timings",
+    "WebhookSpec",
+    "WorkerInfo",
+    "encode_output",
+    "is_valid_queue_name",
+    "new_job_id",
+    "queue_of",
+]

@@ -1,0 +1,185 @@
+"""The worker side: claim jobs (blocking without polling), keep leases, report outcomes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from pydantic import JsonValue
+
+from stoker_queue.backoff import Backoff
+from stoker_queue.broker import Broker, translate_errors
+from stoker_queue.envelope import JobEnvelope
+from stoker_queue.errors import LeaseLost
+from stoker_queue.keys import QueueKeys
+from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob
+from stoker_queue.status import JobStatus
+
+log = logging.getLogger(__name__)
+
+_CLAIM_FIELDS = 6  # id, token, envelope, error, crash, evicted
+
+
+@dataclass(frozen=True, slots=True)
+class RenewOutcome:
+    """After a renewal: jobs whose lease is gone (stop working on them), and jobs asked to cancel."""
+
+    lost: frozenset[str]
+    cancel_requested: frozenset[str]
+
+
+def encode_output(output: JsonValue) -> str:
+    """Strict JSON: NaN and infinities are refused rather than stored as invalid JSON."""
+    return json.dumps(output, separators=(",", ":"), allow_nan=False)
+
+
+class Consumer:
+    """Claims and settles jobs for one worker.
+
+    Args:
+        broker: the shared connection.
+        worker_id: recorded on each claimed job.
+        lease_s: how long a claim stays valid without renewal.
+        max_block_s: longest single blocking wait; below the socket timeout so it never trips it.
+    """
+
+    def __init__(self, broker: Broker, *, worker_id: str, lease_s: float = 30.0, max_block_s: float = 2.0) -> None:
+        self._broker = broker
+        self.worker_id = worker_id
+        self.lease_s = lease_s
+        self._lease_ms = round(lease_s * 1000)
+        self._max_block_s = max_block_s
+
+    @translate_errors
+    async def claim(self, queue: str, limit: int = 1, *, block_s: float = 0.0) -> ClaimBatch:
+        """Claim up to ``limit`` jobs from ``queue``, highest priority first.
+
+        With ``block_s > 0`` an empty queue is waited on for up to that long: the wait is a BLPOP
+        on the queue's wake list, which every enqueue pushes to, so a new job is picked up as soon
+        as it lands; a scheduled job shortens the wait to its due time.
+        """
+        q = QueueKeys(queue)
+        deadline = time.monotonic() + block_s
+        while True:
+            batch = await self._claim_once(q, limit)
+            remaining = deadline - time.monotonic()
+            if batch.jobs or remaining <= 0:
+                return batch
+            wait = min(remaining, self._max_block_s)
+            now = self._broker.now_ms()
+            if batch.next_due_ms is not None and now is not None:
+                wait = min(wait, max(0.001, (batch.next_due_ms - now) / 1000))
+            elif batch.next_due_ms is not None:
+                wait = min(wait, 0.05)  # Redis keeps the clock; recheck the due job soon
+            await self._broker.redis.blpop([q.wake], timeout=wait)
+
+    async def _claim_once(self, q: QueueKeys, limit: int) -> ClaimBatch:
+        reply = await self._broker.scripts.claim(q, self._broker.now_ms(), limit, self._lease_ms, self.worker_id)
+        paused, next_due = bool(reply[0]), int(reply[1])
+        jobs = []
+        for i in range(2, len(reply), _CLAIM_FIELDS):
+            _, token, envelope, error, crash, evicted = reply[i : i + _CLAIM_FIELDS]
+            jobs.append(
+                ClaimedJob(
+                    envelope=JobEnvelope.from_json(envelope),
+                    token=int(token),
+                    attempts=Attempts(error=int(error), crash=int(crash), evicted=int(evicted)),
+                )
+            )
+        return ClaimBatch(jobs=jobs, paused=paused, next_due_ms=None if next_due < 0 else next_due)
+
+    @translate_errors
+    async def renew(self, jobs: list[ClaimedJob]) -> RenewOutcome:
+        """Extend the leases of ``jobs`` (one script call per queue)."""
+        lost: set[str] = set()
+        cancel: set[str] = set()
+        by_queue: dict[str, list[ClaimedJob]] = {}
+        for job in jobs:
+            by_queue.setdefault(job.envelope.queue, []).append(job)
+        for queue, held in by_queue.items():
+            codes = await self._broker.scripts.renew(
+                QueueKeys(queue), self._broker.now_ms(), self._lease_ms, [(j.id, j.token) for j in held]
+            )
+            for job, code in zip(held, codes, strict=True):
+                if code == 0:
+                    lost.add(job.id)
+                elif code == 2:
+                    cancel.add(job.id)
+        return RenewOutcome(lost=frozenset(lost), cancel_requested=frozenset(cancel))
+
+    @translate_errors
+    async def ack(self, job: ClaimedJob, output: JsonValue) -> None:
+        """The job succeeded with ``output``.
+
+        Raises:
+            LeaseLost: this claim is no longer current; the output was not stored.
+            ValueError: ``output`` is not strict JSON.
+        """
+        ttl_ms = round(self._broker.options.result_ttl_s * 1000)
+        q = QueueKeys(job.envelope.queue)
+        if not await self._broker.scripts.ack(
+            q, self._broker.now_ms(), job.id, job.token, encode_output(output), ttl_ms
+        ):
+            raise LeaseLost(job.id)
+
+    @translate_errors
+    async def fail(
+        self,
+        job: ClaimedJob,
+        *,
+        code: str,
+        message: str,
+        details: JsonValue = None,
+        retry: bool = True,
+        backoff: Backoff | None = None,
+    ) -> JobStatus:
+        """The handler raised. Retried after a jittered backoff while attempts remain.
+
+        Returns:
+            the job's new status: ``scheduled`` or ``queued`` (retrying), ``failed`` or ``canceled``.
+
+        Raises:
+            LeaseLost: this claim is no longer current.
+        """
+        delay_ms = round((backoff or Backoff()).delay(job.attempts.error + 1) * 1000) if retry else -1
+        return await self._settle(job, {"code": code, "message": message, "details": details}, delay_ms, "failed")
+
+    @translate_errors
+    async def canceled(self, job: ClaimedJob, message: str = "canceled while running") -> None:
+        """The handler stopped because a cancel was requested."""
+        await self._settle(job, {"code": "canceled", "message": message, "details": None}, -1, "canceled")
+
+    async def _settle(self, job: ClaimedJob, error: dict[str, JsonValue], delay_ms: int, final: str) -> JobStatus:
+        q = QueueKeys(job.envelope.queue)
+        status = await self._broker.scripts.fail(q, self._broker.now_ms(), job.id, job.token, error, delay_ms, final)
+        if not status:
+            raise LeaseLost(job.id)
+        return JobStatus(status)
+
+    @translate_errors
+    async def release(self, job: ClaimedJob) -> None:
+        """Hand a job back unfinished (shutdown): next in line, attempt counted as ``evicted``.
+
+        Raises:
+            LeaseLost: this claim is no longer current.
+        """
+        if not await self._broker.scripts.release(
+            QueueKeys(job.envelope.queue), self._broker.now_ms(), job.id, job.token
+        ):
+            raise LeaseLost(job.id)
+
+    @translate_errors
+    async def progress(self, job: ClaimedJob, fraction: float, message: str = "") -> bool:
+        """Record progress (0..1). Returns True when a cancel was requested for this job.
+
+        Raises:
+            LeaseLost: this claim is no longer current.
+        """
+        fraction = min(1.0, max(0.0, fraction))
+        q = QueueKeys(job.envelope.queue)
+        code = await self._broker.scripts.progress(q, self._broker.now_ms(), job.id, job.token, fraction, message)
+        if code == 0:
+            raise LeaseLost(job.id)
+        return code == 2

@@ -1,0 +1,143 @@
+"""Every Redis key name. No other module spells ``stoker:``.
+
+All keys of one queue share the hash tag ``{<queue>}`` so that each Lua script touches one slot
+and the same code runs on Redis Cluster. The few global keys (the queue set, the worker
+registry, the task catalog) are never touched by a script.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stoker_queue.status import PRIORITIES, JobStatus, Priority
+
+PREFIX = "stoker"
+# Queue names double as hash tags, label values and parts of job ids: keep them plain.
+QUEUE_NAME_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
+_QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
+
+QUEUES_KEY = f"{PREFIX}:queues"
+WORKERS_KEY = f"{PREFIX}:workers"
+TASKS_KEY = f"{PREFIX}:tasks"
+
+
+def is_valid_queue_name(name: str) -> bool:
+    return bool(_QUEUE_NAME.match(name))
+
+
+def worker_key(worker_id: str) -> str:
+    return f"{PREFIX}:worker:{worker_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """The keys of one queue, all under the hash tag ``{name}``."""
+
+    name: str
+
+    @property
+    def base(self) -> str:
+        return f"{PREFIX}:{{{self.name}}}"
+
+    def waiting(self, priority: Priority) -> str:
+        """LIST of waiting job ids: pushed on the left, claimed from the right (FIFO)."""
+        return f"{self.base}:waiting:{priority.value}"
+
+    @property
+    def waiting_all(self) -> tuple[str, ...]:
+        """The waiting lists in claim order, highest priority first."""
+        return tuple(self.waiting(p) for p in PRIORITIES)
+
+    @property
+    def running(self) -> str:
+        """LIST of claimed job ids (in flight). KEDA scales on it with the waiting lists."""
+        return f"{self.base}:running"
+
+    @property
+    def leases(self) -> str:
+        """ZSET job id -> lease deadline (ms)."""
+        return f"{self.base}:leases"
+
+    @property
+    def scheduled(self) -> str:
+        """ZSET job id -> due time (ms): delayed jobs and retries waiting out their backoff."""
+        return f"{self.base}:scheduled"
+
+    @property
+    def deadlines(self) -> str:
+        """ZSET job id -> time (ms) after which a job that has not started expires."""
+        return f"{self.base}:deadlines"
+
+    @property
+    def dead(self) -> str:
+        """LIST of failed job ids (dead-letter), newest on the left."""
+        return f"{self.base}:dead"
+
+    @property
+    def finished(self) -> str:
+        """ZSET job id -> finish time (ms), so that old records are removed in order."""
+        return f"{self.base}:finished"
+
+    @property
+    def wake(self) -> str:
+        """LIST of wake-up tokens: idle claimers block on it instead of polling."""
+        return f"{self.base}:wake"
+
+    @property
+    def paused(self) -> str:
+        return f"{self.base}:paused"
+
+    @property
+    def reaper_lock(self) -> str:
+        return f"{self.base}:reaper-lock"
+
+    @property
+    def index(self) -> str:
+        """ZSET of every job id, all scores 0: ordered by id, and ids are time-ordered."""
+        return f"{self.base}:index"
+
+    def status_index(self, status: JobStatus) -> str:
+        """ZSET of the job ids in one status, ordered like ``index``."""
+        return f"{self.base}:index:{status.value}"
+
+    @property
+    def status_indexes(self) -> tuple[str, ...]:
+        return tuple(self.status_index(s) for s in JobStatus)
+
+    @property
+    def jobs(self) -> str:
+        """HASH job id -> envelope JSON (what was submitted; never changes)."""
+        return f"{self.base}:jobs"
+
+    @property
+    def state(self) -> str:
+        """HASH job id -> state JSON (status, attempts, timestamps, lease token); written by scripts."""
+        return f"{self.base}:state"
+
+    def result(self, job_id: str) -> str:
+        """STRING: the output JSON, with its own TTL."""
+        return f"{self.base}:result:{job_id}"
+
+    def idempotency(self, key: str) -> str:
+        """STRING: idempotency key -> job id, with a TTL."""
+        return f"{self.base}:idem:{key}"
+
+
+def core_keys(q: QueueKeys) -> list[str]:
+    """The 21 keys every script receives first, in the order ``lua/_prelude.lua`` documents."""
+    return [
+        q.jobs,
+        q.state,
+        *q.waiting_all,
+        q.running,
+        q.leases,
+        q.scheduled,
+        q.deadlines,
+        q.dead,
+        q.finished,
+        q.wake,
+        q.paused,
+        q.index,
+        *q.status_indexes,
+    ]

@@ -1,0 +1,69 @@
+-- claim: move up to N waiting jobs to running, each with a lease, highest priority first.
+-- KEYS[1..21]  the queue's core keys (_prelude.lua)
+-- ARGV[1]      now ms or ''
+-- ARGV[2]      most jobs to claim
+-- ARGV[3]      lease length ms
+-- ARGV[4]      worker id
+-- Returns {paused (0/1), next scheduled due ms (-1: none), then per claimed job:
+--          id, lease token, envelope JSON, error attempts, crash attempts, evicted attempts}.
+-- Invariant: a job leaves its waiting list and enters running + leases in the same step, so two
+-- claimers can never both hold it. The blocking wait happens outside, on the wake list.
+local now = clock(ARGV[1])
+local limit, lease_ms, worker = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+
+local function next_due()
+  local first = redis.call('ZRANGE', K_SCHEDULED, 0, 0, 'WITHSCORES')
+  if first[2] then return tonumber(first[2]) end
+  return -1
+end
+
+if redis.call('EXISTS', K_PAUSED) == 1 then
+  -- Nobody may claim: drop the tokens so blocked claimers sleep until resume wakes them.
+  redis.call('DEL', K_WAKE)
+  return {1, next_due()}
+end
+
+promote_due(now, 1000)
+local out = {0, 0}
+local claimed = 0
+for _, priority in ipairs(PRIORITY_ORDER) do
+  while claimed < limit do
+    local id = redis.call('RPOP', K_WAITING[priority])
+    if not id then break end
+    local st = load_state(id)
+    if st and st.status == 'queued' then
+      if st.expires_at and st.expires_at <= now then
+        st.error = error_json('expired', 'the job did not start before its ttl_s ran out')
+        finish(id, st, 'expired', now)
+      else
+        st.claims = st.claims + 1
+        st.started_at = now
+        st.worker = worker
+        redis.call('RPUSH', K_RUNNING, id)
+        redis.call('ZADD', K_LEASES, now + lease_ms, id)
+        redis.call('ZREM', K_DEADLINES, id)
+        set_status(id, st, 'running')
+        save_state(id, st)
+        claimed = claimed + 1
+        out[#out + 1] = id
+        out[#out + 1] = st.claims
+        out[#out + 1] = redis.call('HGET', K_JOBS, id)
+        out[#out + 1] = st.error_attempts
+        out[#out + 1] = st.crash_attempts
+        out[#out + 1] = st.evicted_attempts
+      end
+    end
+  end
+end
+
+local left = 0
+for _, priority in ipairs(PRIORITY_ORDER) do left = left + redis.call('LLEN', K_WAITING[priority]) end
+if left == 0 then
+  -- No job is left to wake anybody for.
+  redis.call('DEL', K_WAKE)
+elseif redis.call('LLEN', K_WAKE) == 0 then
+  -- Jobs remain: pass the wake-up on to the next blocked claimer.
+  wake(1)
+end
+out[2] = next_due()
+return out

@@ -1,0 +1,53 @@
+-- enqueue: add one or more jobs to a queue in one step.
+-- KEYS[1..21]  the queue's core keys (_prelude.lua)
+-- KEYS[22..]   one idempotency key per job that has one, in job order
+-- ARGV[1]      now ms or ''
+-- ARGV[2]      number of jobs
+-- ARGV[3..]    per job, 8 values: id, envelope JSON, priority, max_attempts, max_crashes,
+--              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key)
+-- Returns, per job: the job id (an existing one on an idempotency hit) and 1 if created, 0 if not.
+-- Invariant: an idempotency key names at most one live job; a new job enters exactly one of
+-- waiting or scheduled, and the indexes.
+local now = clock(ARGV[1])
+local count = tonumber(ARGV[2])
+local out = {}
+local next_key = FIRST_EXTRA_KEY
+local queued = 0
+for j = 0, count - 1 do
+  local a = 3 + j * 8
+  local id, envelope, priority = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local delay_ms, ttl_ms, idem_ttl_ms = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
+  local existing = nil
+  if idem_ttl_ms > 0 then
+    local idem_key = KEYS[next_key]
+    next_key = next_key + 1
+    existing = redis.call('GET', idem_key)
+    -- A key whose job has been removed by retention is free again.
+    if existing and redis.call('HEXISTS', K_STATE, existing) == 0 then existing = nil end
+    if not existing then redis.call('SET', idem_key, id, 'PX', idem_ttl_ms) end
+  end
+  if existing then
+    out[#out + 1] = existing
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', K_JOBS, id, envelope)
+    local st = {priority = priority, max_attempts = tonumber(ARGV[a + 3]), max_crashes = tonumber(ARGV[a + 4]),
+                created_at = now, claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0}
+    redis.call('ZADD', K_INDEX, 0, id)
+    if ttl_ms > 0 then
+      st.expires_at = now + delay_ms + ttl_ms
+      redis.call('ZADD', K_DEADLINES, st.expires_at, id)
+    end
+    if delay_ms > 0 then
+      push_scheduled(id, st, now + delay_ms)
+    else
+      push_waiting(id, st, now, false)
+      queued = queued + 1
+    end
+    save_state(id, st)
+    out[#out + 1] = id
+    out[#out + 1] = 1
+  end
+end
+wake(queued)
+return out

@@ -1,0 +1,34 @@
+-- purge: cancel waiting and scheduled jobs, a bounded number per call (the caller loops).
+-- KEYS[1..21]  the queue's core keys (_prelude.lua)
+-- ARGV[1]      now ms or ''
+-- ARGV[2]      most jobs to cancel in this call
+-- Returns how many were canceled.
+local now = clock(ARGV[1])
+local limit = tonumber(ARGV[2])
+local n = 0
+local err = error_json('purged', 'removed from the queue by a purge')
+for _, priority in ipairs(PRIORITY_ORDER) do
+  while n < limit do
+    local id = redis.call('RPOP', K_WAITING[priority])
+    if not id then break end
+    local st = load_state(id)
+    if st then
+      st.error = err
+      finish(id, st, 'canceled', now)
+    end
+    n = n + 1
+  end
+end
+if n < limit then
+  local ids = redis.call('ZRANGE', K_SCHEDULED, 0, limit - n - 1)
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', K_SCHEDULED, id)
+    local st = load_state(id)
+    if st then
+      st.error = err
+      finish(id, st, 'canceled', now)
+    end
+    n = n + 1
+  end
+end
+return n

@@ -1,0 +1,162 @@
+"""The submitting side: enqueue jobs, cancel them, retry them."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from stoker_queue.broker import Broker, translate_errors
+from stoker_queue.envelope import JobEnvelope, WebhookSpec
+from stoker_queue.errors import InvalidQueueName, InvalidTransition, JobNotFound
+from stoker_queue.ids import new_job_id, queue_of
+from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
+from stoker_queue.scripts import NewJob, Scripts
+from stoker_queue.status import JobStatus, Priority
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """What a client asks for; the producer turns it into an envelope.
+
+    Args:
+        task: registered task name.
+        input: any JSON value.
+        queue: where it waits; ``default`` if not given.
+        priority: claim order among waiting jobs.
+        delay_s: wait this long before the job may start.
+        ttl_s: expire if not started this long after it became due.
+        idempotency_key: submitting the same key again returns the first job.
+    """
+
+    task: str
+    input: JsonValue = None
+    queue: str = DEFAULT_QUEUE
+    priority: Priority = Priority.NORMAL
+    max_attempts: int = 3
+    max_crashes: int = 3
+    timeout_s: float | None = None
+    ttl_s: float | None = None
+    delay_s: float = 0.0
+    idempotency_key: str | None = None
+    webhook: WebhookSpec | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    trace: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A submit's answer: the job id, and False when an idempotency key matched an existing job."""
+
+    id: str
+    created: bool
+
+
+class Producer:
+    """Submits and controls jobs.
+
+    Args:
+        broker: the shared connection.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._known_queues: set[str] = set()
+
+    async def submit(self, request: JobRequest) -> Submitted:
+        """Enqueue one job."""
+        return (await self.submit_many([request]))[0]
+
+    @translate_errors
+    async def submit_many(self, requests: list[JobRequest]) -> list[Submitted]:
+        """Enqueue jobs, one script call per queue, all in one round trip. Answers in request order."""
+        by_queue: dict[str, list[tuple[int, NewJob]]] = defaultdict(list)
+        for i, req in enumerate(requests):
+            if not is_valid_queue_name(req.queue):
+                raise InvalidQueueName(req.queue)
+            by_queue[req.queue].append((i, self._new_job(req)))
+        now = self._broker.now_ms()
+        out: list[Submitted | None] = [None] * len(requests)
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            new_queues = set(by_queue) - self._known_queues
+            if new_queues:
+                pipe.sadd(QUEUES_KEY, *new_queues)
+            # Scripts on a pipeline are queued as EVALSHA and loaded again if Redis lost them.
+            for queue, jobs in by_queue.items():
+                await self._broker.scripts.enqueue_on(pipe, QueueKeys(queue), now, [j for _, j in jobs])
+            replies = await pipe.execute()
+        self._known_queues |= new_queues
+        replies = replies[1:] if new_queues else replies
+        for (_, jobs), reply in zip(by_queue.items(), replies, strict=True):
+            for (i, _), (job_id, created) in zip(jobs, Scripts.decode_enqueue(reply), strict=True):
+                out[i] = Submitted(id=job_id, created=created)
+        return [s for s in out if s is not None]
+
+    def _new_job(self, req: JobRequest) -> NewJob:
+        job_id = new_job_id(req.queue)
+        envelope = JobEnvelope(
+            id=job_id,
+            task=req.task,
+            queue=req.queue,
+            input=req.input,
+            priority=req.priority,
+            max_attempts=req.max_attempts,
+            max_crashes=req.max_crashes,
+            timeout_s=req.timeout_s,
+            ttl_s=req.ttl_s,
+            delay_s=req.delay_s,
+            webhook=req.webhook,
+            metadata=req.metadata,
+            trace=req.trace,
+            idempotency_key=req.idempotency_key,
+        )
+        return NewJob(
+            id=job_id,
+            envelope_json=envelope.to_json(),
+            priority=req.priority.value,
+            max_attempts=req.max_attempts,
+            max_crashes=req.max_crashes,
+            delay_ms=max(0, round(req.delay_s * 1000)),
+            ttl_ms=max(0, round((req.ttl_s or 0) * 1000)),
+            idempotency_key=req.idempotency_key,
+            idempotency_ttl_ms=round(self._broker.options.idempotency_ttl_s * 1000),
+        )
+
+    @translate_errors
+    async def cancel(self, job_id: str) -> JobStatus:
+        """Cancel a job: a waiting one at once, a running one by a flag its worker sees.
+
+        Returns:
+            ``canceled``, or ``running`` when the cancel was requested of a running job.
+
+        Raises:
+            JobNotFound: no such job.
+            InvalidTransition: the job had already finished.
+        """
+        outcome, status = await self._broker.scripts.cancel(QueueKeys(queue_of(job_id)), self._broker.now_ms(), job_id)
+        if outcome == "missing":
+            raise JobNotFound(job_id)
+        if outcome == "final":
+            raise InvalidTransition(job_id, status, "cancel")
+        return JobStatus(status)
+
+    @translate_errors
+    async def retry(self, job_id: str) -> JobStatus:
+        """Queue a failed, canceled or expired job again, with fresh attempts.
+
+        Raises:
+            JobNotFound: no such job.
+            InvalidTransition: the job is still queued, scheduled, running, or it succeeded.
+        """
+        outcome, status = await self._broker.scripts.retry(QueueKeys(queue_of(job_id)), self._broker.now_ms(), job_id)
+        if outcome == "missing":
+            raise JobNotFound(job_id)
+        if outcome == "active":
+            raise InvalidTransition(job_id, status, "retry")
+        return JobStatus(status)

@@ -1,0 +1,139 @@
+"""Reads: one job, its result, listings newest first, queue counts."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import JsonValue
+
+from stoker_queue.broker import Broker, translate_errors
+from stoker_queue.errors import InvalidQueueName, JobNotFound, ResultExpired, ResultNotReady
+from stoker_queue.ids import SEPARATOR, queue_of
+from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
+from stoker_queue.records import Job, QueueStats
+from stoker_queue.status import JobStatus, Priority
+
+
+def _ulid_part(job_id: str) -> str:
+    return job_id.rpartition(SEPARATOR)[2]
+
+
+class Reader:
+    """Read-only views of jobs and queues.
+
+    Args:
+        broker: the shared connection.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    @translate_errors
+    async def get_job(self, job_id: str) -> Job:
+        """Raises ``JobNotFound`` for an unknown id (or one past retention)."""
+        q = QueueKeys(queue_of(job_id))
+        async with self._broker.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(q.jobs, job_id)
+            pipe.hget(q.state, job_id)
+            envelope, state = await pipe.execute()
+        if envelope is None or state is None:
+            raise JobNotFound(job_id)
+        return Job.decode(envelope, state)
+
+    @translate_errors
+    async def get_result(self, job_id: str) -> JsonValue:
+        """The output of a succeeded job.
+
+        Raises:
+            JobNotFound: unknown id.
+            ResultNotReady: the job has not succeeded (still active, failed or canceled).
+            ResultExpired: the job expired, or its result outlived its TTL.
+        """
+        q = QueueKeys(queue_of(job_id))
+        async with self._broker.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(q.jobs, job_id)
+            pipe.hget(q.state, job_id)
+            pipe.get(q.result(job_id))
+            envelope, state, result = await pipe.execute()
+        if envelope is None or state is None:
+            raise JobNotFound(job_id)
+        status = JobStatus(json.loads(state)["status"])
+        if status is JobStatus.SUCCEEDED:
+            if result is None:
+                raise ResultExpired(job_id, status)
+            value: JsonValue = json.loads(result)
+            return value
+        if status is JobStatus.EXPIRED:
+            raise ResultExpired(job_id, status)
+        raise ResultNotReady(job_id, status)
+
+    @translate_errors
+    async def list_queues(self) -> list[str]:
+        """Every queue that has ever had a job submitted, sorted."""
+        return sorted(str(m) for m in await self._broker.redis.smembers(QUEUES_KEY))
+
+    @translate_errors
+    async def list_jobs(
+        self, *, queue: str | None = None, status: JobStatus | None = None, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[Job], str | None]:
+        """Jobs newest first, optionally of one queue and one status.
+
+        Args:
+            cursor: the ``next_cursor`` of the previous page; None for the first.
+
+        Returns:
+            the page and the cursor of the next one (None when this page is the last).
+        """
+        if queue is not None and not is_valid_queue_name(queue):
+            raise InvalidQueueName(queue)
+        queues = [queue] if queue is not None else await self.list_queues()
+        after = _ulid_part(cursor) if cursor else None
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            for name in queues:
+                q = QueueKeys(name)
+                index = q.index if status is None else q.status_index(status)
+                top = f"({name}{SEPARATOR}{after}" if after else "+"
+                # Ids share the queue prefix, so lexicographic order is creation order.
+                pipe.zrevrangebylex(index, top, "-", start=0, num=limit + 1)
+            pages = await pipe.execute()
+        ids = sorted((i for page in pages for i in page), key=_ulid_part, reverse=True)[: limit + 1]
+        jobs = await self._load(ids[:limit])
+        return jobs, (ids[limit - 1] if len(ids) > limit else None)
+
+    async def _load(self, ids: list[str]) -> list[Job]:
+        if not ids:
+            return []
+        by_queue: dict[str, list[str]] = {}
+        for job_id in ids:
+            by_queue.setdefault(queue_of(job_id), []).append(job_id)
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            for name, members in by_queue.items():
+                q = QueueKeys(name)
+                pipe.hmget(q.jobs, members)
+                pipe.hmget(q.state, members)
+            replies = await pipe.execute()
+        found: dict[str, Job] = {}
+        for n, members in enumerate(by_queue.values()):
+            envelopes, states = replies[2 * n], replies[2 * n + 1]
+            for job_id, env, st in zip(members, envelopes, states, strict=True):
+                if env is not None and st is not None:  # removed by retention since the index read
+                    found[job_id] = Job.decode(env, st)
+        return [found[i] for i in ids if i in found]
+
+    @translate_errors
+    async def queue_stats(self, queue: str) -> QueueStats:
+        """Counts read in one atomic step, so they add up."""
+        if not is_valid_queue_name(queue):
+            raise InvalidQueueName(queue)
+        now, high, normal, low, scheduled, running, dead, paused, oldest = await self._broker.scripts.stats(
+            QueueKeys(queue), self._broker.now_ms()
+        )
+        return QueueStats(
+            queue=queue,
+            waiting={Priority.HIGH: high, Priority.NORMAL: normal, Priority.LOW: low},
+            scheduled=scheduled,
+            running=running,
+            dead=dead,
+            paused=bool(paused),
+            oldest_waiting_age_s=None if oldest < 0 else max(0.0, (now - oldest) / 1000),
+        )

@@ -1,0 +1,156 @@
+"""Read models: a job as clients see it, a claimed job as workers see it, queue counts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from stoker_queue.envelope import JobEnvelope
+from stoker_queue.status import JobStatus, Priority
+
+
+def ms_to_datetime(ms: float | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _span_s(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else round((end - start) / 1000, 3)
+
+
+class Attempts(BaseModel):
+    """Attempts that ended without a result, by cause."""
+
+    model_config = ConfigDict(frozen=True)
+
+    error: int = 0
+    crash: int = 0
+    evicted: int = 0
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    fraction: float
+    message: str = ""
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    details: JsonValue = None
+
+
+class Timings(BaseModel):
+    """Seconds: waiting before the last start, running in the last attempt, submit to finish."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wait_s: float | None = None
+    run_s: float | None = None
+    total_s: float | None = None
+
+
+class Job(BaseModel):
+    """A job's envelope and state, decoded from the queue's two hashes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    task: str
+    queue: str
+    status: JobStatus
+    priority: Priority
+    attempts: Attempts
+    progress: Progress | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    scheduled_for: datetime | None
+    timings: Timings
+    worker: str | None
+    error: JobError | None
+    cancel_requested: bool
+    metadata: dict[str, str]
+    envelope: JobEnvelope
+
+    @classmethod
+    def decode(cls, envelope_json: str, state_json: str) -> Job:
+        env = JobEnvelope.from_json(envelope_json)
+        st: dict[str, Any] = json.loads(state_json)
+        created, started, finished = st["created_at"], st.get("started_at"), st.get("finished_at")
+        progress = None
+        if st.get("progress") is not None:
+            progress = Progress(fraction=st["progress"], message=st.get("progress_message") or "")
+        return cls(
+            id=env.id,
+            task=env.task,
+            queue=env.queue,
+            status=JobStatus(st["status"]),
+            priority=Priority(st["priority"]),
+            attempts=Attempts(
+                error=st.get("error_attempts", 0),
+                crash=st.get("crash_attempts", 0),
+                evicted=st.get("evicted_attempts", 0),
+            ),
+            progress=progress,
+            created_at=ms_to_datetime(created),
+            started_at=ms_to_datetime(started),
+            finished_at=ms_to_datetime(finished),
+            scheduled_for=ms_to_datetime(st.get("due_at")),
+            timings=Timings(
+                wait_s=_span_s(st.get("enqueued_at"), started),
+                run_s=_span_s(started, finished) if started is not None else None,
+                total_s=_span_s(created, finished),
+            ),
+            worker=st.get("worker"),
+            error=JobError.model_validate_json(st["error"]) if st.get("error") else None,
+            cancel_requested=bool(st.get("cancel_requested")),
+            metadata=env.metadata,
+            envelope=env,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker holds. ``token`` identifies this claim; acks with an older one are refused."""
+
+    envelope: JobEnvelope
+    token: int
+    attempts: Attempts
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    """What one claim call returned."""
+
+    jobs: list[ClaimedJob]
+    paused: bool
+    next_due_ms: int | None
+
+
+class QueueStats(BaseModel):
+    """One queue's counts, read in one atomic step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue: str
+    waiting: dict[Priority, int]
+    scheduled: int
+    running: int
+    dead: int
+    paused: bool
+    oldest_waiting_age_s: float | None
+
+    @property
+    def waiting_total(self) -> int:
+        return sum(self.waiting.values())

@@ -1,0 +1,104 @@
+"""Who is working and what they can run: the worker registry and the task catalog.
+
+Workers write both; the API reads them. A worker's record expires unless its heartbeat renews it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stoker_queue.broker import Broker, translate_errors
+from stoker_queue.keys import TASKS_KEY, WORKERS_KEY, worker_key
+
+
+class WorkerInfo(BaseModel):
+    """What a worker says about itself in each heartbeat."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    queues: list[str]
+    pod: str | None = None
+    node: str | None = None
+    device: str = "cpu"
+    gpu_name: str | None = None
+    gpu_memory_total_bytes: int | None = None
+    gpu_memory_used_bytes: int | None = None
+    slots: int = 1
+    busy: int = 0
+    processed: int = 0
+    started_at: datetime
+    last_heartbeat: datetime | None = None
+
+
+class TaskInfo(BaseModel):
+    """One task in the catalog, with the JSON Schemas the API validates submissions against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    queue: str
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+    output_schema: dict[str, Any] = Field(default_factory=dict)
+    batch_size: int = 1
+    timeout_s: float | None = None
+    max_attempts: int = 3
+
+
+class Registry:
+    """Reads and writes the worker registry and the task catalog.
+
+    Args:
+        broker: the shared connection.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    @translate_errors
+    async def heartbeat(self, info: WorkerInfo, *, ttl_s: float) -> None:
+        """Record ``info`` as alive for ``ttl_s``."""
+        now = self._broker.wall_ms()
+        stamped = info.model_copy(update={"last_heartbeat": datetime.fromtimestamp(now / 1000).astimezone()})
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            pipe.set(worker_key(info.id), stamped.model_dump_json(), px=round(ttl_s * 1000))
+            pipe.zadd(WORKERS_KEY, {info.id: now})
+            await pipe.execute()
+
+    @translate_errors
+    async def remove_worker(self, worker_id: str) -> None:
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(worker_key(worker_id))
+            pipe.zrem(WORKERS_KEY, worker_id)
+            await pipe.execute()
+
+    @translate_errors
+    async def list_workers(self) -> list[WorkerInfo]:
+        """Live workers, most recently seen first. Records that expired are pruned from the set."""
+        ids = [str(i) for i in await self._broker.redis.zrevrange(WORKERS_KEY, 0, -1)]
+        if not ids:
+            return []
+        raw = await self._broker.redis.mget([worker_key(i) for i in ids])
+        gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
+        if gone:
+            await self._broker.redis.zrem(WORKERS_KEY, *gone)
+        return [WorkerInfo.model_validate_json(r) for r in raw if r is not None]
+
+    @translate_errors
+    async def publish_tasks(self, tasks: list[TaskInfo]) -> None:
+        """Add or replace these tasks in the catalog."""
+        if tasks:
+            await self._broker.redis.hset(TASKS_KEY, mapping={t.name: t.model_dump_json() for t in tasks})
+
+    @translate_errors
+    async def list_tasks(self) -> list[TaskInfo]:
+        raw = await self._broker.redis.hgetall(TASKS_KEY)
+        return [TaskInfo.model_validate_json(raw[name]) for name in sorted(raw, key=str)]
+
+    @translate_errors
+    async def get_task(self, name: str) -> TaskInfo | None:
+        raw = await self._broker.redis.hget(TASKS_KEY, name)
+        return None if raw is None else TaskInfo.model_validate_json(raw)

@@ -1,0 +1,166 @@
+"""The Lua scripts: loaded from ``lua/*.lua`` with the shared prelude, one typed wrapper each.
+
+Every script receives the queue's core keys (``keys.core_keys``) first; per-call keys follow.
+redis-py's registered scripts run by EVALSHA and load themselves again after a ``SCRIPT FLUSH``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from stoker_queue.keys import QueueKeys, core_keys
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
+    from redis.commands.core import AsyncScript
+
+CORE_KEY_COUNT = 21
+# Script name -> how many keys its caller passes after the core keys (None: one per item).
+SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
+    "enqueue": None,
+    "claim": 0,
+    "renew": 0,
+    "ack": 1,
+    "fail": 0,
+    "release": 0,
+    "progress": 0,
+    "cancel": 0,
+    "retry": 1,
+    "reap": 0,
+    "promote": 0,
+    "expire": 0,
+    "trim": 0,
+    "purge": 0,
+    "retry_dead": 0,
+    "set_paused": 0,
+    "stats": 0,
+}
+
+
+@cache
+def script_source(name: str) -> str:
+    """The full source that Redis runs: the prelude, then the script."""
+    lua = resources.files("stoker_queue") / "lua"
+    return (lua / "_prelude.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+
+
+def _now_arg(now_ms: int | None) -> str:
+    return "" if now_ms is None else str(now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """One job for ``enqueue``: the envelope JSON plus what the script needs unparsed."""
+
+    id: str
+    envelope_json: str
+    priority: str
+    max_attempts: int
+    max_crashes: int
+    delay_ms: int
+    ttl_ms: int
+    idempotency_key: str | None
+    idempotency_ttl_ms: int
+
+
+class Scripts:
+    """Every script, registered once on a client."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._scripts: dict[str, AsyncScript] = {
+            name: redis.register_script(script_source(name)) for name in SCRIPT_EXTRA_KEYS
+        }
+
+    async def _run(
+        self, name: str, q: QueueKeys, now_ms: int | None, *args: Any, extra_keys: Sequence[str] = ()
+    ) -> Any:
+        keys = core_keys(q) + list(extra_keys)
+        return await self._scripts[name](keys=keys, args=[_now_arg(now_ms), *args])
+
+    async def enqueue_on(self, pipe: Pipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> None:
+        """Queue an enqueue call on ``pipe``; ``decode_enqueue`` reads its reply after ``execute``."""
+        args: list[Any] = [_now_arg(now_ms), len(jobs)]
+        extra: list[str] = []
+        for j in jobs:
+            idem_ttl = j.idempotency_ttl_ms if j.idempotency_key else 0
+            args += [j.id, j.envelope_json, j.priority, j.max_attempts, j.max_crashes, j.delay_ms, j.ttl_ms, idem_ttl]
+            if j.idempotency_key:
+                extra.append(q.idempotency(j.idempotency_key))
+        await self._scripts["enqueue"](keys=core_keys(q) + extra, args=args, client=pipe)
+
+    @staticmethod
+    def decode_enqueue(reply: list[Any]) -> list[tuple[str, bool]]:
+        """Per job: its id (an existing one on an idempotency hit) and whether it was created."""
+        return [(str(reply[i]), bool(reply[i + 1])) for i in range(0, len(reply), 2)]
+
+    async def claim(self, q: QueueKeys, now_ms: int | None, limit: int, lease_ms: int, worker: str) -> list[Any]:
+        return list(await self._run("claim", q, now_ms, limit, lease_ms, worker))
+
+    async def renew(self, q: QueueKeys, now_ms: int | None, lease_ms: int, held: list[tuple[str, int]]) -> list[int]:
+        flat = [v for pair in held for v in pair]
+        return [int(c) for c in await self._run("renew", q, now_ms, lease_ms, *flat)]
+
+    async def ack(
+        self, q: QueueKeys, now_ms: int | None, job_id: str, token: int, output_json: str, ttl_ms: int
+    ) -> bool:
+        reply = await self._run("ack", q, now_ms, job_id, token, output_json, ttl_ms, extra_keys=[q.result(job_id)])
+        return bool(reply)
+
+    async def fail(
+        self,
+        q: QueueKeys,
+        now_ms: int | None,
+        job_id: str,
+        token: int,
+        error: dict[str, Any],
+        delay_ms: int,
+        final: str,
+    ) -> str:
+        return str(await self._run("fail", q, now_ms, job_id, token, json.dumps(error), delay_ms, final))
+
+    async def release(self, q: QueueKeys, now_ms: int | None, job_id: str, token: int) -> bool:
+        return bool(await self._run("release", q, now_ms, job_id, token))
+
+    async def progress(
+        self, q: QueueKeys, now_ms: int | None, job_id: str, token: int, fraction: float, message: str
+    ) -> int:
+        return int(await self._run("progress", q, now_ms, job_id, token, repr(float(fraction)), message))
+
+    async def cancel(self, q: QueueKeys, now_ms: int | None, job_id: str) -> tuple[str, str]:
+        outcome, status = await self._run("cancel", q, now_ms, job_id)
+        return str(outcome), str(status)
+
+    async def retry(self, q: QueueKeys, now_ms: int | None, job_id: str) -> tuple[str, str]:
+        outcome, status = await self._run("retry", q, now_ms, job_id, extra_keys=[q.result(job_id)])
+        return str(outcome), str(status)
+
+    async def reap(self, q: QueueKeys, now_ms: int | None, limit: int) -> tuple[int, int, int]:
+        requeued, failed, canceled = await self._run("reap", q, now_ms, limit)
+        return int(requeued), int(failed), int(canceled)
+
+    async def promote(self, q: QueueKeys, now_ms: int | None, limit: int) -> int:
+        return int(await self._run("promote", q, now_ms, limit))
+
+    async def expire(self, q: QueueKeys, now_ms: int | None, limit: int) -> int:
+        return int(await self._run("expire", q, now_ms, limit))
+
+    async def trim(self, q: QueueKeys, now_ms: int | None, retention_ms: int, dead_max: int, limit: int) -> int:
+        return int(await self._run("trim", q, now_ms, retention_ms, dead_max, limit))
+
+    async def purge(self, q: QueueKeys, now_ms: int | None, limit: int) -> int:
+        return int(await self._run("purge", q, now_ms, limit))
+
+    async def retry_dead(self, q: QueueKeys, now_ms: int | None, limit: int) -> int:
+        return int(await self._run("retry_dead", q, now_ms, limit))
+
+    async def set_paused(self, q: QueueKeys, now_ms: int | None, paused: bool) -> None:
+        await self._run("set_paused", q, now_ms, "1" if paused else "0")
+
+    async def stats(self, q: QueueKeys, now_ms: int | None) -> list[int]:
+        return [int(v) for v in await self._run("stats", q, now_ms)]
