@@ -105,7 +105,7 @@ async def test_idempotency_key_expires(broker: Broker) -> None:
     broker.options = type(broker.options)(idempotency_ttl_s=0.05)
     kit = make_kit(broker)
     first = await kit.producer.submit(JobRequest(task="echo", queue="q", idempotency_key="k"))
-    assert 0 < await broker.redis.pttl(f"stoker:{{q}}:idem:k") <= 50
+    assert 0 < await broker.redis.pttl("stoker:{q}:idem:k") <= 50
     await broker.redis.delete("stoker:{q}:idem:k")  # as if the TTL ran out
     second = await kit.producer.submit(JobRequest(task="echo", queue="q", idempotency_key="k"))
     assert second.created and second.id != first.id

@@ -7,6 +7,7 @@ the ULID sorts by creation time, so listing newest-first is a reverse lexicograp
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from stoker_queue.errors import InvalidJobId
@@ -17,13 +18,35 @@ _ULID_LEN = 26
 SEPARATOR = "."
 
 
-def _ulid(now_ms: int) -> str:
-    value = (now_ms << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(_ULID_LEN):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+class _MonotonicUlid:
+    """ULIDs that also sort by creation order within one millisecond and one process.
+
+    Within a millisecond the random part is incremented instead of drawn again, so a batch's
+    ids list in submission order (https://github.com/ulid/spec, "Monotonicity").
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_random = 0
+
+    def __call__(self, now_ms: int) -> str:
+        with self._lock:
+            if now_ms <= self._last_ms and self._last_random < _RANDOM_MAX:
+                now_ms, random_part = self._last_ms, self._last_random + 1
+            else:
+                random_part = int.from_bytes(os.urandom(10), "big")
+            self._last_ms, self._last_random = now_ms, random_part
+        value = (now_ms << 80) | random_part
+        chars = []
+        for _ in range(_ULID_LEN):
+            chars.append(_CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+
+_RANDOM_MAX = (1 << 80) - 1
+_ulid = _MonotonicUlid()
 
 
 def new_job_id(queue: str, now_ms: int | None = None) -> str:

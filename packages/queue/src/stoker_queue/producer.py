@@ -99,7 +99,7 @@ class Producer:
         return [s for s in out if s is not None]
 
     def _new_job(self, req: JobRequest) -> NewJob:
-        job_id = new_job_id(req.queue)
+        job_id = new_job_id(req.queue, self._broker.wall_ms())
         envelope = JobEnvelope(
             id=job_id,
             task=req.task,
