@@ -47,9 +47,9 @@ def newest_redis_url() -> Iterator[str]:
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings come from the environment: no test sees what the shell running it exported."""
     for name in list(os.environ):
-        if name.startswith(("API_", "WORKER_", "STOKER_", "OTEL_")) or name == "REDIS_URL":
-            if name != "STOKER_TEST_REDIS_URL":
-                monkeypatch.delenv(name)
+        ours = name.startswith(("API_", "WORKER_", "STOKER_", "OTEL_")) or name == "REDIS_URL"
+        if ours and name != "STOKER_TEST_REDIS_URL":
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
