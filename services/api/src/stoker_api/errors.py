@@ -1,0 +1,92 @@
+"""One table from exception class to HTTP answer. Every error is ``{"error": {code, message, details}}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stoker_queue import (
+    InvalidJobId,
+    InvalidQueueName,
+    InvalidTransition,
+    JobNotFound,
+    QueueError,
+    QueueUnavailable,
+    ResultExpired,
+    ResultNotReady,
+)
+
+log = logging.getLogger(__name__)
+
+# Exception class -> (status, code). Looked up along the class's MRO, most specific first.
+ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
+    InvalidJobId: (404, "job_not_found"),
+    JobNotFound: (404, "job_not_found"),
+    InvalidQueueName: (400, "invalid_queue"),
+    ResultNotReady: (409, "result_not_ready"),
+    InvalidTransition: (409, "invalid_transition"),
+    ResultExpired: (410, "result_expired"),
+    QueueUnavailable: (503, "queue_unavailable"),
+    QueueError: (400, "queue_error"),
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: object = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
+    """Route every exception to one JSON shape; nothing answers with a stack trace."""
+
+    async def on_queue_error(_: Request, exc: Exception) -> JSONResponse:
+        status, code = next((ERROR_TABLE[c] for c in type(exc).__mro__ if c in ERROR_TABLE), (500, "internal"))
+        headers = {"Retry-After": str(retry_after_s)} if status == 503 else None
+        if status == 503:
+            log.warning("redis unreachable: %s", exc)
+        return error_response(status, code, str(exc), headers=headers)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(
+            422, "invalid_request", "the request does not match the schema", details=_validation_details(exc)
+        )
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal", "internal error; the server log has the details")
+
+    app.add_exception_handler(QueueError, on_queue_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

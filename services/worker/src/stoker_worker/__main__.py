@@ -1,0 +1,58 @@
+"""``stoker-worker``: serve tasks from queues until SIGTERM; the exit code tells Kubernetes how it went."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from stoker_queue import Broker
+from stoker_worker.runtime import Worker
+from stoker_worker.settings import WorkerSettings
+from stoker_worker.task import load_tasks
+
+log = logging.getLogger("stoker_worker")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="stoker-worker", description="Run Stoker tasks from Redis queues.")
+    parser.add_argument("--tasks", help="comma-separated modules with @task functions (env WORKER_TASKS)")
+    parser.add_argument("--queues", help="comma-separated queues to claim from (env WORKER_QUEUES)")
+    parser.add_argument("--concurrency", type=int, help="jobs at once (env WORKER_CONCURRENCY)")
+    return parser.parse_args(argv)
+
+
+async def _serve(settings: WorkerSettings) -> int:
+    tasks = load_tasks(settings.tasks)
+    broker = Broker.from_settings(settings.redis)
+    try:
+        return await Worker(broker, settings, tasks).run()
+    finally:
+        await broker.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parse_args(argv)
+    overrides = {
+        k: v
+        for k, v in {"tasks": args.tasks, "queues": args.queues, "concurrency": args.concurrency}.items()
+        if v is not None
+    }
+    try:
+        settings = WorkerSettings(**overrides)
+    except ValidationError as exc:
+        print(f"stoker-worker: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(settings))
+    except (ImportError, ValueError, TypeError) as exc:
+        print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

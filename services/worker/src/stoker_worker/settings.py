@@ -1,0 +1,66 @@
+"""WorkerSettings: read once from the environment (prefix ``WORKER_``; Redis from ``REDIS_URL``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stoker_queue import RedisSettings, is_valid_queue_name
+
+
+def _default_worker_id() -> str:
+    # In Kubernetes the pod name is the hostname, so ids read well in `kubectl get pods`.
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(BaseSettings):
+    """How a worker runs.
+
+    Args:
+        queues: queues to claim from (comma-separated in the environment).
+        tasks: modules whose ``@task`` functions this worker serves.
+        concurrency: jobs run at once (slots).
+        lease_s: a claim's lease; renewed every third of it while the job runs.
+        drain_s: on SIGTERM, how long in-flight jobs may take before they are handed back.
+        reap_interval_s: how often the crash reaper runs per queue (across all workers).
+        heartbeat_s: how often the worker refreshes its registry entry.
+        claim_block_s: longest single blocking wait for work; also bounds how long a stop waits.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True)
+
+    worker_id: str = Field(default_factory=_default_worker_id, min_length=1)
+    queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["default"], min_length=1)
+    tasks: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["stoker_worker.tasks.echo"], min_length=1)
+    concurrency: int = Field(default=4, ge=1, le=1024)
+    lease_s: float = Field(default=30.0, gt=0)
+    drain_s: float = Field(default=25.0, ge=0)
+    reap_interval_s: float = Field(default=5.0, gt=0)
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    claim_block_s: float = Field(default=1.0, gt=0)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @field_validator("queues", "tasks", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _valid_queue_names(cls, queues: list[str]) -> list[str]:
+        bad = [q for q in queues if not is_valid_queue_name(q)]
+        if bad:
+            raise ValueError(f"invalid queue names: {bad}")
+        return queues
+
+    @model_validator(mode="after")
+    def _block_below_socket_timeout(self) -> WorkerSettings:
+        if self.claim_block_s >= self.redis.redis_socket_timeout_s:
+            raise ValueError("claim_block_s must be below REDIS_SOCKET_TIMEOUT_S")
+        return self
