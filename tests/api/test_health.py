@@ -1,0 +1,51 @@
+"""Liveness, readiness, and what clients see while Redis is away: 503 with Retry-After, then recovery."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.conftest import make_client
+from tests.support.redis_server import RedisProcess, find_binaries
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A Redis this test may stop and start."""
+    binaries = find_binaries()
+    if not binaries:
+        pytest.skip("no redis-server binary")
+    proc = RedisProcess(binaries[max(binaries)])
+    proc.start()
+    yield proc
+    proc.close()
+
+
+def test_healthz_and_readyz(newest_redis_url: str) -> None:
+    with make_client(newest_redis_url) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_redis_outage_is_503_with_retry_after_and_the_api_recovers(own_redis: RedisProcess) -> None:
+    with make_client(own_redis.url, retry_after_s=3) as client:
+        assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202
+        own_redis.stop()
+        for method, path in (("POST", "/v1/jobs"), ("GET", "/v1/jobs/default.01JDX3K0000000000000000000")):
+            started = time.monotonic()
+            r = client.request(method, path, json={"task": "echo"} if method == "POST" else None)
+            assert time.monotonic() - started < 1.5, "an outage must be reported fast"
+            assert r.status_code == 503, r.text
+            assert r.headers["Retry-After"] == "3"
+            assert r.json()["error"]["code"] == "queue_unavailable"
+        r = client.get("/readyz")
+        assert r.status_code == 503 and "Retry-After" in r.headers
+        assert client.get("/healthz").status_code == 200
+        own_redis.start()
+        deadline = time.monotonic() + 10
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202
