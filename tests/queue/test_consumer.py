@@ -229,3 +229,10 @@ async def test_paused_queue_hands_out_nothing_until_resumed(live_broker: Broker)
 
 def _request(delay_s: float = 0.0) -> JobRequest:
     return JobRequest(task="echo", queue="q", delay_s=delay_s)
+
+
+async def test_a_block_shorter_than_a_millisecond_never_blocks_forever(live_broker: Broker) -> None:
+    consumer = Consumer(live_broker, worker_id="w")
+    for block_s in (0.0004, 0.001, 0.0099, 0.011):
+        batch = await asyncio.wait_for(consumer.claim("q", 1, block_s=block_s), 2)
+        assert batch.jobs == []

@@ -20,6 +20,8 @@ from stoker_queue.status import JobStatus
 log = logging.getLogger(__name__)
 
 _CLAIM_FIELDS = 6  # id, token, envelope, error, crash, evicted
+# Redis reads a BLPOP timeout that rounds to 0 ms as "block forever": never ask for less than this.
+MIN_BLOCK_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +67,15 @@ class Consumer:
         while True:
             batch = await self._claim_once(q, limit)
             remaining = deadline - time.monotonic()
-            if batch.jobs or remaining <= 0:
+            if batch.jobs or remaining < MIN_BLOCK_S:
                 return batch
             wait = min(remaining, self._max_block_s)
             now = self._broker.now_ms()
             if batch.next_due_ms is not None and now is not None:
-                wait = min(wait, max(0.001, (batch.next_due_ms - now) / 1000))
+                wait = min(wait, (batch.next_due_ms - now) / 1000)
             elif batch.next_due_ms is not None:
                 wait = min(wait, 0.05)  # Redis keeps the clock; recheck the due job soon
-            await self._broker.redis.blpop([q.wake], timeout=wait)
+            await self._broker.redis.blpop([q.wake], timeout=max(MIN_BLOCK_S, wait))
 
     async def _claim_once(self, q: QueueKeys, limit: int) -> ClaimBatch:
         reply = await self._broker.scripts.claim(q, self._broker.now_ms(), limit, self._lease_ms, self.worker_id)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import threading
 
 from pydantic import ValidationError
 
@@ -48,10 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stoker-worker: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_serve(settings))
+        code = asyncio.run(_serve(settings))
     except (ImportError, ValueError, TypeError) as exc:
         print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
         return 2
+    if any(t.name.startswith("stoker-task") and t.is_alive() for t in threading.enumerate()):
+        # A handler is still running after its job was handed back: exit without joining it.
+        log.warning("exiting with a handler still running")
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ import logging
 import signal
 import traceback
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from pydantic import JsonValue, ValidationError
 
 from stoker_queue import (
+    Backoff,
     Broker,
     ClaimedJob,
     Consumer,
@@ -52,13 +54,18 @@ class Worker:
         self.consumer = Consumer(broker, worker_id=settings.worker_id, lease_s=settings.lease_s)
         self.registry = Registry(broker)
         self.reaper = Reaper(broker, owner=settings.worker_id, interval_s=settings.reap_interval_s)
+        self.backoff = Backoff(base_s=settings.retry_backoff_s, cap_s=settings.retry_backoff_cap_s)
         self.processed = 0
         self._started_at = datetime.now(UTC)
         self._stopping = asyncio.Event()
+        # Control loops end on this rather than on cancellation: a cancel that lands inside a
+        # Redis call can be absorbed by the client, leaving the loop running.
+        self._closing = asyncio.Event()
         self._free_slots = settings.concurrency
         self._slot_freed = asyncio.Event()
         self._inflight: dict[str, ClaimedJob] = {}
         self._runs: set[asyncio.Task[None]] = set()
+        self._executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="stoker-task")
 
     def stop(self) -> None:
         """Stop claiming; ``run`` drains and returns."""
@@ -90,9 +97,8 @@ class Worker:
             await self._stopping.wait()
             await asyncio.gather(*claimers)  # each returns within claim_block_s
             await self._drain()
-            for t in control:
-                t.cancel()
-            await asyncio.gather(*control, return_exceptions=True)
+            self._closing.set()
+            await asyncio.gather(*control)
             await self._quietly(self.registry.remove_worker(self.settings.worker_id))
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -180,10 +186,12 @@ class Worker:
             return
         timeout = job.envelope.timeout_s or spec.timeout_s
         try:
-            output = await asyncio.wait_for(spec.call(value), timeout)
+            output = await asyncio.wait_for(spec.call(value, self._executor), timeout)
             payload = spec.dump_output(output)
         except TimeoutError:
-            await self.consumer.fail(job, code="timeout", message=f"the run took longer than {timeout}s")
+            await self.consumer.fail(
+                job, code="timeout", message=f"the run took longer than {timeout}s", backoff=self.backoff
+            )
             return
         except Exception as exc:
             log.info("job %s failed (attempt %d of %d): %r", job.id, job.attempts.error + 1, max_attempts, exc)
@@ -192,6 +200,7 @@ class Worker:
                 code=type(exc).__name__,
                 message=str(exc) or type(exc).__name__,
                 details={"traceback": traceback.format_exc(limit=20)},
+                backoff=self.backoff,
             )
             return
         try:
@@ -202,12 +211,17 @@ class Worker:
     async def _drain(self) -> None:
         if self._runs:
             _, pending = await asyncio.wait(set(self._runs), timeout=self.settings.drain_s)
+            unfinished = list(self._inflight.values())
             for run in pending:
                 run.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        for job in list(self._inflight.values()):
-            log.info("job %s handed back unfinished (drain budget spent)", job.id)
-            await self._quietly(self.consumer.release(job))
+            if pending:
+                # Bounded: a cancel absorbed mid-call must not hold the shutdown forever.
+                await asyncio.wait(pending, timeout=5)
+            for job in unfinished:
+                log.info("job %s handed back unfinished (drain budget spent)", job.id)
+                await self._quietly(self.consumer.release(job))
+        # Threads still inside a handler cannot be stopped; the process exits without them.
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- control loops -----------------------------------------------------------------------------
 
@@ -236,15 +250,16 @@ class Worker:
         )
 
     async def _every(self, interval_s: float, step: Callable[[], Awaitable[None]]) -> None:
-        """Run ``step`` on a fixed schedule; an error is logged and the loop goes on."""
-        while True:
+        """Run ``step`` on a fixed schedule until closing; an error is logged and the loop goes on."""
+        while not self._closing.is_set():
             try:
                 await step()
             except QueueUnavailable as exc:
                 log.warning("%s: redis unreachable (%s)", step.__name__, exc)
             except Exception:
                 log.exception("%s failed", step.__name__)
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), interval_s)
 
     async def _until_stopped(self, fn: Callable[..., Awaitable[None]], *args: object) -> None:
         backoff = OUTAGE_BACKOFF_S

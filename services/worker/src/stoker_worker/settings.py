@@ -29,6 +29,8 @@ class WorkerSettings(BaseSettings):
         reap_interval_s: how often the crash reaper runs per queue (across all workers).
         heartbeat_s: how often the worker refreshes its registry entry.
         claim_block_s: longest single blocking wait for work; also bounds how long a stop waits.
+        retry_backoff_s: first retry delay after an error; doubles per attempt, with jitter.
+        retry_backoff_cap_s: the longest retry delay.
     """
 
     model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True)
@@ -42,6 +44,8 @@ class WorkerSettings(BaseSettings):
     reap_interval_s: float = Field(default=5.0, gt=0)
     heartbeat_s: float = Field(default=5.0, gt=0)
     claim_block_s: float = Field(default=1.0, gt=0)
+    retry_backoff_s: float = Field(default=1.0, gt=0)
+    retry_backoff_cap_s: float = Field(default=300.0, gt=0)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
     @field_validator("queues", "tasks", mode="before")

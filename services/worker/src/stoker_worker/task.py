@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import inspect
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints
 
@@ -51,11 +52,11 @@ class TaskSpec:
         dumped: JsonValue = self.output_type.dump_python(value, mode="json")
         return dumped
 
-    async def call(self, value: Any) -> Any:
-        """Run the function off the event loop: coroutines as they are, plain functions in a thread."""
+    async def call(self, value: Any, executor: Executor | None = None) -> Any:
+        """Run the function off the event loop: coroutines as they are, plain functions in ``executor``."""
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(value)
-        return await asyncio.to_thread(self.fn, value)
+        return await asyncio.get_running_loop().run_in_executor(executor, self.fn, value)
 
 
 def task(

@@ -1,0 +1,113 @@
+"""The runtime in-process: results, failures that never stop the worker, leases, drain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from stoker_queue import Broker, Job, JobRequest, JobStatus, Producer, Reader, RedisSettings
+from stoker_worker import WorkerSettings, load_tasks
+from stoker_worker.runtime import Worker
+
+TASKS = ["tests.worker.sample_tasks", "stoker_worker.tasks.echo"]
+
+StartWorker = Callable[..., Coroutine[Any, Any, tuple[Worker, "asyncio.Task[int]"]]]
+
+
+@pytest.fixture
+async def broker(newest_redis_url: str) -> AsyncIterator[Broker]:
+    b = Broker.from_settings(RedisSettings(redis_url=newest_redis_url))
+    await b.redis.flushdb()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def start_worker(broker: Broker, newest_redis_url: str) -> AsyncIterator[StartWorker]:
+    running: list[tuple[Worker, asyncio.Task[int]]] = []
+
+    async def start(**overrides: Any) -> tuple[Worker, asyncio.Task[int]]:
+        settings = WorkerSettings(
+            worker_id=f"w{len(running)}", tasks=TASKS, redis=RedisSettings(redis_url=newest_redis_url), **overrides
+        )
+        worker = Worker(broker, settings, load_tasks(settings.tasks))
+        run = asyncio.create_task(worker.run())
+        running.append((worker, run))
+        return worker, run
+
+    yield start
+    for worker, run in running:
+        worker.stop()
+        await asyncio.wait_for(run, 30)
+
+
+async def wait_done(reader: Reader, job_id: str, timeout: float = 15) -> Job:
+    async with asyncio.timeout(timeout):
+        while True:
+            job = await reader.get_job(job_id)
+            if job.status not in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RUNNING):
+                return job
+            await asyncio.sleep(0.02)
+
+
+async def test_results_and_bad_jobs_side_by_side(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    _, run = await start_worker(retry_backoff_s=0.01)
+    ids = {
+        name: (await producer.submit(JobRequest(task=task, input=payload, max_attempts=2))).id
+        for name, task, payload in [
+            ("good", "sum", {"values": [1, 2, 3.5]}),
+            ("unknown", "nope", None),
+            ("invalid", "sum", {"values": []}),
+            ("raises", "explode", {"a": "b"}),
+            ("not_json", "nan", 1),
+            ("echo", "echo", ["still", "serving"]),
+        ]
+    }
+    done = {name: await wait_done(reader, job_id) for name, job_id in ids.items()}
+    assert done["good"].status is JobStatus.SUCCEEDED
+    assert await reader.get_result(ids["good"]) == {"total": 6.5}
+    assert await reader.get_result(ids["echo"]) == ["still", "serving"]
+    for name, code, attempts in [
+        ("unknown", "unknown_task", 1),
+        ("invalid", "invalid_input", 1),
+        ("raises", "RuntimeError", 2),
+        ("not_json", "invalid_output", 1),
+    ]:
+        job = done[name]
+        assert job.status is JobStatus.FAILED and job.error is not None, name
+        assert (job.error.code, job.attempts.error) == (code, attempts), (name, job.error)
+    assert done["invalid"].error is not None and done["invalid"].error.details[0]["field"] == "values"  # type: ignore[index]
+    raised = done["raises"].error
+    assert raised is not None and "cannot handle" in raised.message and "Traceback" in raised.details["traceback"]  # type: ignore[index]
+    assert not run.done()
+
+
+async def test_a_handler_blocking_for_three_leases_is_never_reaped(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(lease_s=0.3, reap_interval_s=0.05)
+    job_id = (await producer.submit(JobRequest(task="sleep", input=0.9))).id
+    job = await wait_done(reader, job_id)
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.attempts.crash == 0 and job.attempts.evicted == 0  # ran once, never reaped
+
+
+async def test_stop_finishes_short_jobs_and_hands_back_long_ones(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    worker, run = await start_worker(drain_s=0.6, concurrency=2)
+    short = (await producer.submit(JobRequest(task="sleep", input=0.2))).id
+    long = (await producer.submit(JobRequest(task="sleep", input=3.0))).id
+    async with asyncio.timeout(5):
+        while (await reader.queue_stats("default")).running < 2:
+            await asyncio.sleep(0.01)
+    worker.stop()
+    waiting = (await producer.submit(JobRequest(task="echo", input=1))).id  # arrives after the stop
+    assert await asyncio.wait_for(run, 10) == 0
+    assert (await reader.get_job(short)).status is JobStatus.SUCCEEDED
+    handed_back = await reader.get_job(long)
+    assert handed_back.status is JobStatus.QUEUED
+    assert handed_back.attempts.evicted == 1 and handed_back.attempts.error == 0
+    assert (await reader.get_job(waiting)).status is JobStatus.QUEUED  # never claimed after the stop
