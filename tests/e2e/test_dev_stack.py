@@ -1,0 +1,48 @@
+"""``make run``'s stack: it comes up on its embedded Redis, serves a job, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.redis_server import find_binaries, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def test_dev_stack_serves_a_job_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    if not find_binaries():
+        pytest.skip("no redis-server binary")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"API_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    with (tmp_path / "stack.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "dev_stack.py")], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while b"the stack is up" not in (tmp_path / "stack.log").read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "stack.log").read_text()
+            time.sleep(0.1)
+        job_id = httpx.post(f"{base}/v1/jobs", json={"task": "echo", "input": {"hello": "world"}}).json()["id"]
+        while (r := httpx.get(f"{base}/v1/jobs/{job_id}/result")).status_code != 200:
+            assert r.status_code == 409 and time.monotonic() < deadline, r.text
+            time.sleep(0.05)
+        assert r.json()["output"] == {"hello": "world"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    output = (tmp_path / "stack.log").read_text()
+    assert code == 0, output
+    assert "stoker: stopped" in output
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/healthz", timeout=1)
