@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stoker_queue import Broker, Consumer, JobRequest, Producer, RedisSettings  # noqa: E402
-from tests.support.redis_server import RedisProcess, find_binaries  # noqa: E402
+from tests.support.redis_server import RedisProcess, find_binaries
+
+from stoker_queue import Broker, Consumer, JobRequest, Producer, RedisSettings
 
 JOBS = 2000
 
@@ -115,10 +116,18 @@ async def main() -> None:
             server.close()
     rows = [
         ("submit, jobs/s", f"{serial:,.0f} (1 per call)", f"{batched:,.0f} (100 per call)", batched / serial),
-        ("wake-up p50, ms", f"{_ms(polling, 50):.2f} (poll 10 ms)", f"{_ms(blocking, 50):.2f} (blocking)",
-         _ms(polling, 50) / _ms(blocking, 50)),
-        ("wake-up p99, ms", f"{_ms(polling, 99):.2f} (poll 10 ms)", f"{_ms(blocking, 99):.2f} (blocking)",
-         _ms(polling, 99) / _ms(blocking, 99)),
+        (
+            "wake-up p50, ms",
+            f"{_ms(polling, 50):.2f} (poll 10 ms)",
+            f"{_ms(blocking, 50):.2f} (blocking)",
+            _ms(polling, 50) / _ms(blocking, 50),
+        ),
+        (
+            "wake-up p99, ms",
+            f"{_ms(polling, 99):.2f} (poll 10 ms)",
+            f"{_ms(blocking, 99):.2f} (blocking)",
+            _ms(polling, 99) / _ms(blocking, 99),
+        ),
         ("claim+ack, jobs/s", f"{one:,.0f} (1 per claim)", f"{ten:,.0f} (10 per claim)", ten / one),
     ]
     print(f"\nStoker queue benchmarks: Redis {version}, {JOBS} jobs, one process on this machine\n")

