@@ -67,7 +67,6 @@ class Producer:
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
-        self._known_queues: set[str] = set()
 
     async def submit(self, request: JobRequest) -> Submitted:
         """Enqueue one job."""
@@ -84,15 +83,14 @@ class Producer:
         now = self._broker.now_ms()
         out: list[Submitted | None] = [None] * len(requests)
         async with self._broker.redis.pipeline(transaction=False) as pipe:
-            new_queues = set(by_queue) - self._known_queues
-            if new_queues:
-                pipe.sadd(QUEUES_KEY, *new_queues)
+            # The queue set lets readers list every queue; SADD of a known name is a cheap no-op.
+            if by_queue:
+                pipe.sadd(QUEUES_KEY, *by_queue)
             # Scripts on a pipeline are queued as EVALSHA and loaded again if Redis lost them.
             for queue, jobs in by_queue.items():
                 await self._broker.scripts.enqueue_on(pipe, QueueKeys(queue), now, [j for _, j in jobs])
             replies = await pipe.execute()
-        self._known_queues |= new_queues
-        replies = replies[1:] if new_queues else replies
+        replies = replies[1:] if by_queue else replies
         for (_, jobs), reply in zip(by_queue.items(), replies, strict=True):
             for (i, _), (job_id, created) in zip(jobs, Scripts.decode_enqueue(reply), strict=True):
                 out[i] = Submitted(id=job_id, created=created)

@@ -5,7 +5,7 @@ Workers write both; the API reads them. A worker's record expires unless its hea
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,7 +62,7 @@ class Registry:
     async def heartbeat(self, info: WorkerInfo, *, ttl_s: float) -> None:
         """Record ``info`` as alive for ``ttl_s``."""
         now = self._broker.wall_ms()
-        stamped = info.model_copy(update={"last_heartbeat": datetime.fromtimestamp(now / 1000).astimezone()})
+        stamped = info.model_copy(update={"last_heartbeat": datetime.fromtimestamp(now / 1000, tz=UTC)})
         async with self._broker.redis.pipeline(transaction=False) as pipe:
             pipe.set(worker_key(info.id), stamped.model_dump_json(), px=round(ttl_s * 1000))
             pipe.zadd(WORKERS_KEY, {info.id: now})
