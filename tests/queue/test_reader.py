@@ -105,3 +105,18 @@ async def test_submissions_keep_their_options(broker: Broker) -> None:
     )
     env = (await kit.reader.get_job(sub.id)).envelope
     assert (env.priority, env.max_attempts, env.timeout_s, env.trace) == (Priority.HIGH, 7, 1.5, {"traceparent": "x"})
+
+
+async def test_list_filters_by_task_across_scans(broker: Broker, clock: FakeClock) -> None:
+    kit = make_kit(broker)
+    wanted = []
+    for i in range(250):
+        job_id = await kit.submit(task="embed" if i % 50 == 0 else "echo")
+        if i % 50 == 0:
+            wanted.append(job_id)
+        clock.advance(0.001)
+    page, cursor = await kit.reader.list_jobs(task="embed", limit=3)
+    rest, end = await kit.reader.list_jobs(task="embed", limit=3, cursor=cursor)
+    assert [j.id for j in page + rest] == list(reversed(wanted))
+    assert cursor is not None and end is None
+    assert (await kit.reader.list_jobs(task="nothing"))[0] == []

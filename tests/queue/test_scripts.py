@@ -9,7 +9,7 @@ from redis.crc import key_slot
 
 from stoker_queue import Broker
 from stoker_queue.keys import QueueKeys, core_keys
-from stoker_queue.scripts import CORE_KEY_COUNT, SCRIPT_EXTRA_KEYS, script_source
+from stoker_queue.scripts import CORE_KEY_COUNT, SCRIPT_EXTRA_KEYS, STANDALONE_SCRIPTS, script_source
 from tests.queue.helpers import make_kit
 
 LUA = resources.files("stoker_queue") / "lua"
@@ -22,7 +22,7 @@ def _header(name: str) -> str:
 
 def test_every_script_file_has_a_wrapper_and_back() -> None:
     files = {p.name.removesuffix(".lua") for p in LUA.iterdir() if p.name.endswith(".lua")}
-    assert files - {"_prelude"} == set(SCRIPT_EXTRA_KEYS)
+    assert files - {"_prelude", "_clock"} == set(SCRIPT_EXTRA_KEYS) | set(STANDALONE_SCRIPTS)
 
 
 def test_headers_document_the_keys_their_wrappers_pass() -> None:
@@ -38,12 +38,18 @@ def test_headers_document_the_keys_their_wrappers_pass() -> None:
         assert "ARGV[1]      now ms or ''" in header, name
 
 
+def test_standalone_headers_document_their_keys() -> None:
+    for name, count in STANDALONE_SCRIPTS.items():
+        documented = re.findall(r"KEYS\[(\d+)\]", _header(name))
+        assert documented == [str(i) for i in range(1, count + 1)], name
+
+
 def test_prelude_documents_the_core_keys_in_order() -> None:
     prelude = (LUA / "_prelude.lua").read_text()
     keys = core_keys(QueueKeys("q"))
     assert len(keys) == CORE_KEY_COUNT
     assert f"FIRST_EXTRA_KEY = {CORE_KEY_COUNT + 1}" in prelude
-    for i, key in enumerate(keys[:14], start=1):
+    for i, key in [*enumerate(keys[:14], start=1), (CORE_KEY_COUNT, keys[-1])]:
         suffix = key.split("}:", 1)[1]
         assert re.search(rf"KEYS\[{i}\]\s+{re.escape(suffix)}\s", prelude), (i, suffix)
 
@@ -55,8 +61,10 @@ def test_every_key_of_a_queue_hashes_to_one_slot() -> None:
     assert all(k.startswith("stoker:{embed}:") for k in keys)
 
 
-def test_sources_are_prelude_plus_script() -> None:
-    assert script_source("ack").startswith((LUA / "_prelude.lua").read_text())
+def test_sources_are_helpers_plus_script() -> None:
+    clock, prelude = (LUA / "_clock.lua").read_text(), (LUA / "_prelude.lua").read_text()
+    assert script_source("ack") == "\n".join([clock, prelude, (LUA / "ack.lua").read_text()])
+    assert script_source("ratelimit") == "\n".join([clock, (LUA / "ratelimit.lua").read_text()])
 
 
 async def test_scripts_reload_after_script_flush(broker: Broker) -> None:

@@ -21,9 +21,11 @@ from stoker_queue.errors import (
     ResultExpired,
     ResultNotReady,
 )
+from stoker_queue.events import RESYNC, JobEvent, JobEvents
 from stoker_queue.ids import new_job_id, queue_of
 from stoker_queue.keys import QUEUE_NAME_PATTERN, is_valid_queue_name
 from stoker_queue.producer import DEFAULT_QUEUE, JobRequest, Producer, Submitted
+from stoker_queue.ratelimit import Decision, Rate, RateLimiter
 from stoker_queue.reader import Reader
 from stoker_queue.reaper import Reaper, ReapReport
 from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob, Job, JobError, Progress, QueueStats, Timings
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_QUEUE",
     "PRIORITIES",
     "QUEUE_NAME_PATTERN",
+    "RESYNC",
     "RETRYABLE",
     "SCHEMA_VERSION",
     "TERMINAL",
@@ -47,6 +50,7 @@ __all__ = [
     "ClaimedJob",
     "Clock",
     "Consumer",
+    "Decision",
     "FakeClock",
     "InvalidJobId",
     "InvalidQueueName",
@@ -54,6 +58,8 @@ __all__ = [
     "Job",
     "JobEnvelope",
     "JobError",
+    "JobEvent",
+    "JobEvents",
     "JobNotFound",
     "JobRequest",
     "JobStatus",
@@ -66,6 +72,8 @@ __all__ = [
     "QueueOptions",
     "QueueStats",
     "QueueUnavailable",
+    "Rate",
+    "RateLimiter",
     "Reader",
     "ReapReport",
     "Reaper",

@@ -115,6 +115,14 @@ class QueueKeys:
         """HASH job id -> state JSON (status, attempts, timestamps, lease token); written by scripts."""
         return f"{self.base}:state"
 
+    @property
+    def events(self) -> str:
+        """Pub/sub channel: every change of a job's state is published here as JSON.
+
+        A channel, not a key; it is passed to scripts with the keys so that it names its slot.
+        """
+        return f"{self.base}:events"
+
     def result(self, job_id: str) -> str:
         """STRING: the output JSON, with its own TTL."""
         return f"{self.base}:result:{job_id}"
@@ -124,8 +132,16 @@ class QueueKeys:
         return f"{self.base}:idem:{key}"
 
 
+EVENTS_PATTERN = f"{PREFIX}:*:events"
+
+
+def rate_limit_key(scope: str) -> str:
+    """GCRA state (the theoretical arrival time) of one rate-limit scope; hashed in its own slot."""
+    return f"{PREFIX}:ratelimit:{{{scope}}}"
+
+
 def core_keys(q: QueueKeys) -> list[str]:
-    """The 21 keys every script receives first, in the order ``lua/_prelude.lua`` documents."""
+    """The 22 names every script receives first, in the order ``lua/_prelude.lua`` documents."""
     return [
         q.jobs,
         q.state,
@@ -140,4 +156,5 @@ def core_keys(q: QueueKeys) -> list[str]:
         q.paused,
         q.index,
         *q.status_indexes,
+        q.events,
     ]

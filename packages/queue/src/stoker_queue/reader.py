@@ -13,6 +13,9 @@ from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
 from stoker_queue.records import Job, QueueStats
 from stoker_queue.status import JobStatus, Priority
 
+# Most jobs one listing page reads while filtering by task.
+MAX_SCAN = 5000
+
 
 def _ulid_part(job_id: str) -> str:
     return job_id.rpartition(SEPARATOR)[2]
@@ -74,9 +77,18 @@ class Reader:
 
     @translate_errors
     async def list_jobs(
-        self, *, queue: str | None = None, status: JobStatus | None = None, cursor: str | None = None, limit: int = 50
+        self,
+        *,
+        queue: str | None = None,
+        status: JobStatus | None = None,
+        task: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> tuple[list[Job], str | None]:
-        """Jobs newest first, optionally of one queue and one status.
+        """Jobs newest first, optionally of one queue, one status and one task.
+
+        The task filter reads the index in pages and keeps the matches; a page scans at most
+        ``MAX_SCAN`` jobs, so it may come back short with a cursor to go on from.
 
         Args:
             cursor: the ``next_cursor`` of the previous page; None for the first.
@@ -87,6 +99,28 @@ class Reader:
         if queue is not None and not is_valid_queue_name(queue):
             raise InvalidQueueName(queue)
         queues = [queue] if queue is not None else await self.list_queues()
+        found: list[Job] = []
+        scanned = 0
+        while True:
+            batch = limit if task is None else max(limit, 100)
+            ids, more = await self._index_page(queues, status, cursor, batch)
+            for job in await self._load(ids):
+                if task is None or job.task == task:
+                    found.append(job)
+                if len(found) == limit:
+                    last = job.id
+                    return found, (last if more or job.id != ids[-1] else None)
+            scanned += len(ids)
+            cursor = ids[-1] if ids else cursor
+            if not more:
+                return found, None
+            if scanned >= MAX_SCAN:
+                return found, cursor
+
+    async def _index_page(
+        self, queues: list[str], status: JobStatus | None, cursor: str | None, limit: int
+    ) -> tuple[list[str], bool]:
+        """Up to ``limit`` ids older than ``cursor`` across ``queues``, newest first, and whether more remain."""
         after = _ulid_part(cursor) if cursor else None
         async with self._broker.redis.pipeline(transaction=False) as pipe:
             for name in queues:
@@ -96,9 +130,8 @@ class Reader:
                 # Ids share the queue prefix, so lexicographic order is creation order.
                 pipe.zrevrangebylex(index, top, "-", start=0, num=limit + 1)
             pages = await pipe.execute()
-        ids = sorted((i for page in pages for i in page), key=_ulid_part, reverse=True)[: limit + 1]
-        jobs = await self._load(ids[:limit])
-        return jobs, (ids[limit - 1] if len(ids) > limit else None)
+        ids = sorted((i for page in pages for i in page), key=_ulid_part, reverse=True)
+        return ids[:limit], len(ids) > limit
 
     async def _load(self, ids: list[str]) -> list[Job]:
         if not ids:

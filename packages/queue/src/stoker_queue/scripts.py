@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
     from redis.commands.core import AsyncScript
 
-CORE_KEY_COUNT = 21
+CORE_KEY_COUNT = 22
 # Script name -> how many keys its caller passes after the core keys (None: one per item).
 SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "enqueue": None,
@@ -43,11 +43,16 @@ SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
 }
 
 
+# Scripts on keys of their own rather than a queue's: name -> how many keys they take.
+STANDALONE_SCRIPTS: dict[str, int] = {"ratelimit": 1}
+
+
 @cache
 def script_source(name: str) -> str:
-    """The full source that Redis runs: the prelude, then the script."""
+    """The full source that Redis runs: the shared helpers, then the script."""
     lua = resources.files("stoker_queue") / "lua"
-    return (lua / "_prelude.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+    parts = ["_clock.lua"] + ([] if name in STANDALONE_SCRIPTS else ["_prelude.lua"]) + [f"{name}.lua"]
+    return "\n".join((lua / part).read_text() for part in parts)
 
 
 def _now_arg(now_ms: int | None) -> str:
@@ -74,7 +79,7 @@ class Scripts:
 
     def __init__(self, redis: Redis) -> None:
         self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(script_source(name)) for name in SCRIPT_EXTRA_KEYS
+            name: redis.register_script(script_source(name)) for name in [*SCRIPT_EXTRA_KEYS, *STANDALONE_SCRIPTS]
         }
 
     async def _run(
@@ -164,3 +169,11 @@ class Scripts:
 
     async def stats(self, q: QueueKeys, now_ms: int | None) -> list[int]:
         return [int(v) for v in await self._run("stats", q, now_ms)]
+
+    async def ratelimit(
+        self, key: str, now_ms: int | None, interval_ms: float, burst: int, cost: int
+    ) -> tuple[bool, int]:
+        allowed, retry_ms = await self._scripts["ratelimit"](
+            keys=[key], args=[_now_arg(now_ms), repr(interval_ms), burst, cost]
+        )
+        return bool(allowed), int(retry_ms)

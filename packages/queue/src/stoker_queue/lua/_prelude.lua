@@ -1,6 +1,6 @@
--- Shared by every script: scripts.py prepends this file to each one.
+-- Shared by every queue script: scripts.py prepends _clock.lua and this file to each one.
 --
--- Every script receives the queue's 21 core keys first, in this order (keys.py, QueueKeys.core):
+-- Every script receives the queue's 22 core names first, in this order (keys.py, core_keys):
 --   KEYS[1]  jobs        HASH id -> envelope JSON (immutable)
 --   KEYS[2]  state       HASH id -> state JSON (status, attempts, timestamps, lease token ...)
 --   KEYS[3]  waiting:high    LIST of ids, LPUSH to enqueue, RPOP to claim (FIFO)
@@ -16,7 +16,8 @@
 --   KEYS[13] paused      STRING flag
 --   KEYS[14] index       ZSET of every id (score 0: ordered by id)
 --   KEYS[15..21] index:<status> for queued, scheduled, running, succeeded, failed, canceled, expired
--- Per-call keys follow from KEYS[22].
+--   KEYS[22] events      pub/sub channel (not a key; passed here so it names the queue's slot)
+-- Per-call keys follow from KEYS[23].
 --
 -- Invariant kept by every script: a job is in exactly the structures its status calls for:
 --   queued -> one waiting list; scheduled -> scheduled; running -> running + leases;
@@ -29,16 +30,10 @@ local K_RUNNING, K_LEASES, K_SCHEDULED, K_DEADLINES = KEYS[6], KEYS[7], KEYS[8],
 local K_DEAD, K_FINISHED, K_WAKE, K_PAUSED, K_INDEX = KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local K_STATUS = {queued = KEYS[15], scheduled = KEYS[16], running = KEYS[17], succeeded = KEYS[18],
                   failed = KEYS[19], canceled = KEYS[20], expired = KEYS[21]}
-local FIRST_EXTRA_KEY = 22
+local K_EVENTS = KEYS[22]
+local FIRST_EXTRA_KEY = 23
 -- Enough tokens to wake every claimer that a burst can use; claimers chain wake-ups beyond it.
 local WAKE_CAP = 256
-
--- ARGV[1] is the time in ms, or '' for the Redis server's own clock.
-local function clock(arg)
-  if arg ~= nil and arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
 local function load_state(id)
   local raw = redis.call('HGET', K_STATE, id)
@@ -46,8 +41,11 @@ local function load_state(id)
   return cjson.decode(raw)
 end
 
+-- Every state change is saved through here, and published, so waiters never poll.
 local function save_state(id, st)
   redis.call('HSET', K_STATE, id, cjson.encode(st))
+  redis.call('PUBLISH', K_EVENTS, cjson.encode({id = id, status = st.status, progress = st.progress,
+                                               message = st.progress_message}))
 end
 
 local function set_status(id, st, status)

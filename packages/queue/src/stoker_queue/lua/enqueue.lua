@@ -1,6 +1,6 @@
 -- enqueue: add one or more jobs to a queue in one step.
--- KEYS[1..21]  the queue's core keys (_prelude.lua)
--- KEYS[22..]   one idempotency key per job that has one, in job order
+-- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[23..]   one idempotency key per job that has one, in job order
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      number of jobs
 -- ARGV[3..]    per job, 8 values: id, envelope JSON, priority, max_attempts, max_crashes,
