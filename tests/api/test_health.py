@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import make_client
+from tests.api.conftest import make_client, publish_catalog
 from tests.support.redis_server import RedisProcess, find_binaries
 
 
@@ -23,13 +23,14 @@ def own_redis() -> Iterator[RedisProcess]:
     proc.close()
 
 
-def test_healthz_and_readyz(newest_redis_url: str) -> None:
-    with make_client(newest_redis_url) as client:
+def test_healthz_and_readyz(redis_url: str) -> None:
+    with make_client(redis_url) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert client.get("/readyz").json() == {"status": "ready"}
 
 
 def test_redis_outage_is_503_with_retry_after_and_the_api_recovers(own_redis: RedisProcess) -> None:
+    publish_catalog(own_redis.url)
     with make_client(own_redis.url, retry_after_s=3) as client:
         assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202
         own_redis.stop()
@@ -48,4 +49,5 @@ def test_redis_outage_is_503_with_retry_after_and_the_api_recovers(own_redis: Re
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        publish_catalog(own_redis.url)  # as the workers' next heartbeat does
         assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202

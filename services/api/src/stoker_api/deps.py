@@ -1,4 +1,4 @@
-"""Dependency aliases: routes ask for the queue objects the lifespan built."""
+"""Dependency aliases: routes ask for the context and the caller."""
 
 from __future__ import annotations
 
@@ -6,29 +6,24 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from stoker_api.settings import ApiSettings
-from stoker_queue import Broker, Producer, Reader
+from stoker_api.auth import Principal, require_admin
+from stoker_api.context import ApiContext
 
 
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
+def _context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
 
 
-def _broker(request: Request) -> Broker:
-    broker: Broker = request.app.state.broker
-    return broker
+def _caller(request: Request) -> Principal:
+    return _context(request).auth.authenticate(request)
 
 
-def _producer(request: Request) -> Producer:
-    return Producer(_broker(request))
+def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+    require_admin(caller)
+    return caller
 
 
-def _reader(request: Request) -> Reader:
-    return Reader(_broker(request))
-
-
-SettingsDep = Annotated[ApiSettings, Depends(_settings)]
-BrokerDep = Annotated[Broker, Depends(_broker)]
-ProducerDep = Annotated[Producer, Depends(_producer)]
-ReaderDep = Annotated[Reader, Depends(_reader)]
+Ctx = Annotated[ApiContext, Depends(_context)]
+Caller = Annotated[Principal, Depends(_caller)]
+AdminCaller = Annotated[Principal, Depends(_admin)]

@@ -24,7 +24,19 @@ from stoker_queue import (
 
 log = logging.getLogger(__name__)
 
-# Exception class -> (status, code). Looked up along the class's MRO, most specific first.
+
+class ApiError(Exception):
+    """An answer decided by the API itself: it carries its status, code and details."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: object = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = dict(headers or {})
+
+
+# Queue exception class -> (status, code). Looked up along the class's MRO, most specific first.
 ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     InvalidJobId: (404, "job_not_found"),
     JobNotFound: (404, "job_not_found"),
@@ -64,6 +76,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
     """Route every exception to one JSON shape; nothing answers with a stack trace."""
 
+    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
     async def on_queue_error(_: Request, exc: Exception) -> JSONResponse:
         status, code = next((ERROR_TABLE[c] for c in type(exc).__mro__ if c in ERROR_TABLE), (500, "internal"))
         headers = {"Retry-After": str(retry_after_s)} if status == 503 else None
@@ -73,9 +89,8 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(
-            422, "invalid_request", "the request does not match the schema", details=_validation_details(exc)
-        )
+        details = _validation_details(exc)
+        return error_response(422, "invalid_request", "the request does not match the schema", details=details)
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -86,6 +101,7 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "internal", "internal error; the server log has the details")
 
+    app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(QueueError, on_queue_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,45 +1,66 @@
-"""The FastAPI application: ``create_app(settings)`` builds it, the lifespan owns the Redis pool."""
+"""The FastAPI application: ``create_app(settings)`` builds it; the lifespan closes its connections."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
+from stoker_api.body_limit import BodyLimit
+from stoker_api.context import ApiContext
 from stoker_api.errors import install_error_handlers
-from stoker_api.routes import health, jobs
+from stoker_api.routes import health, jobs, queues, tasks, workers
 from stoker_api.settings import ApiSettings
-from stoker_queue import Broker
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+DESCRIPTION = """Submit a job and get its id at once; the job waits in a Redis queue until a GPU
+worker runs it. Poll `GET /v1/jobs/{id}`, hold a request with `?wait=N`, stream
+`GET /v1/jobs/{id}/events`, or have the job POSTed to a webhook when it ends.
+
+Authenticate with `Authorization: Bearer <key>`. Every error is
+`{"error": {"code", "message", "details"}}`."""
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the app. Settings are read here, once, never at import."""
     settings = settings or ApiSettings()
+    ctx = ApiContext.build(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The pool connects lazily: the API starts (and answers 503) even while Redis is down.
-        broker = Broker.from_settings(settings.redis)
-        app.state.broker = broker
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await broker.close()
+            await ctx.close()
 
     app = FastAPI(
         title="Stoker",
         version=VERSION,
-        summary="Run GPU work behind an API: submit jobs, poll or wait for their results.",
+        summary="Run GPU work behind an API.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.ctx = ctx
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
-    app.include_router(jobs.router)
-    app.include_router(health.router)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        ctx.metrics.requests.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(jobs.build_router(settings))
+    for module in (queues, workers, tasks, health):
+        app.include_router(module.router)
     return app

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import logging
+from typing import Annotated
 
-from stoker_queue import RedisSettings
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stoker_queue import Rate, RedisSettings
+
+log = logging.getLogger(__name__)
 
 
 class ApiSettings(BaseSettings):
@@ -15,6 +20,15 @@ class ApiSettings(BaseSettings):
         host: interface uvicorn binds.
         port: TCP port.
         public_url: prefix for links in responses; empty means links relative to the host.
+        auth_disabled: serve without keys (local development only; logged as a warning).
+        api_keys: bearer keys that may submit and read (comma-separated; a Kubernetes Secret fills it).
+        admin_keys: bearer keys that may also pause, resume, purge and retry dead-letter queues.
+        submit_rate: per key, shared by every replica through Redis, e.g. ``50/s``; a batch of N costs N.
+        submit_burst: submissions a key may make at once from idle.
+        max_body_bytes / max_input_bytes / max_metadata_bytes / max_batch_jobs: request limits.
+        max_wait_s: the longest ``?wait=`` a request may hold the connection.
+        catalog_ttl_s: how long the task catalog is cached between reads of Redis.
+        redis_timeout_s: how long a Redis call may take before the API answers 503.
         retry_after_s: the ``Retry-After`` sent with 503 while Redis is unreachable.
         redis: the queue's Redis (``REDIS_URL`` and friends, unprefixed, shared with the worker).
     """
@@ -24,5 +38,52 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
+    auth_disabled: bool = False
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    submit_rate: str = "100/s"
+    submit_burst: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_input_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    max_metadata_bytes: int = Field(default=4096, ge=1)
+    max_batch_jobs: int = Field(default=1000, ge=1, le=10_000)
+    max_wait_s: int = Field(default=60, ge=0, le=3600)
+    catalog_ttl_s: float = Field(default=2.0, ge=0)
+    redis_timeout_s: float = Field(default=1.0, gt=0)
     retry_after_s: int = Field(default=1, ge=1)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("submit_rate")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        Rate.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _keys_unless_disabled(self) -> ApiSettings:
+        if not self.auth_disabled and not (self.api_keys or self.admin_keys):
+            raise ValueError("set API_API_KEYS (and API_ADMIN_KEYS), or API_AUTH_DISABLED=true for local use")
+        short = [k for k in [*self.api_keys, *self.admin_keys] if len(k.get_secret_value()) < 16]
+        if short and not self.auth_disabled:
+            raise ValueError("API keys must be at least 16 characters")
+        return self
+
+    @property
+    def rate(self) -> Rate:
+        return Rate.parse(self.submit_rate, burst=self.submit_burst)
+
+    def queue_redis(self) -> RedisSettings:
+        """The Redis settings with timeouts short enough that an outage is a 503 within a second."""
+        return self.redis.model_copy(
+            update={
+                "redis_socket_timeout_s": min(self.redis.redis_socket_timeout_s, self.redis_timeout_s),
+                "redis_connect_timeout_s": min(self.redis.redis_connect_timeout_s, self.redis_timeout_s),
+            }
+        )

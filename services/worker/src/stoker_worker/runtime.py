@@ -237,6 +237,8 @@ class Worker:
             await self.reaper.run_once(queue)
 
     async def _heartbeat(self) -> None:
+        # The catalog goes with every heartbeat: a Redis that restarted empty learns it again.
+        await self.registry.publish_tasks([s.info() for s in self.tasks.values()])
         await self.registry.heartbeat(
             WorkerInfo(
                 id=self.settings.worker_id,

@@ -1,11 +1,12 @@
-"""Liveness and readiness for the kubelet."""
+"""Liveness, readiness and metrics: unauthenticated, for the kubelet and Prometheus."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from stoker_api.deps import BrokerDep
+from stoker_api.deps import Ctx
 from stoker_api.errors import error_response
 from stoker_queue import QueueUnavailable
 
@@ -17,10 +18,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: Redis answers", responses={503: {"description": "Redis is unreachable."}})
-async def readyz(broker: BrokerDep) -> JSONResponse:
+@router.get(
+    "/readyz",
+    summary="Readiness: Redis answers",
+    responses={200: {"description": "Ready."}, 503: {"description": "Redis is unreachable."}},
+)
+async def readyz(ctx: Ctx) -> JSONResponse:
     try:
-        await broker.ping()
+        await ctx.broker.ping()
     except QueueUnavailable as exc:
-        return error_response(503, "queue_unavailable", str(exc), headers={"Retry-After": "1"})
+        return error_response(
+            503, "queue_unavailable", str(exc), headers={"Retry-After": str(ctx.settings.retry_after_s)}
+        )
     return JSONResponse({"status": "ready"})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(ctx: Ctx) -> Response:
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,73 +1,194 @@
-"""Jobs: submit, read status, read the result."""
+"""Jobs: submit (one or a batch), read, wait, stream, cancel, retry, list.
 
-from __future__ import annotations
+Annotations here are evaluated eagerly: FastAPI must resolve the ``Wait`` alias built per app.
+"""
 
-from typing import Any
+import math
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Header, Query, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from stoker_api.deps import ProducerDep, ReaderDep, SettingsDep
-from stoker_api.schemas import Accepted, ErrorBody, JobView, Links, ResultView, SubmitJob
-from stoker_queue import JobRequest, JobStatus
-
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No such job."},
-    503: {"model": ErrorBody, "description": "Redis is unreachable; retry after `Retry-After` seconds."},
-}
-
-
-def _links(settings_url: str, job_id: str) -> Links:
-    base = f"{settings_url.rstrip('/')}/v1/jobs/{job_id}"
-    return Links(self=base, result=f"{base}/result")
-
-
-@router.post(
-    "",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=Accepted,
-    responses={422: {"model": ErrorBody, "description": "Invalid request."}, 503: _ERRORS[503]},
-    summary="Submit a job",
+from stoker_api.deps import Caller, Ctx
+from stoker_api.errors import ApiError
+from stoker_api.routes.common import check_size, errors, links
+from stoker_api.schemas import Accepted, JobView, Page, ResultView, SubmitBatch, SubmitJob
+from stoker_api.settings import ApiSettings
+from stoker_api.waiting import event_stream, wait_for_end
+from stoker_queue import (
+    QUEUE_NAME_PATTERN,
+    TERMINAL,
+    InvalidJobId,
+    JobRequest,
+    JobStatus,
+    Submitted,
+    WebhookSpec,
+    queue_of,
 )
-async def submit_job(body: SubmitJob, request: Request, producer: ProducerDep, settings: SettingsDep) -> Accepted:
-    """Queue a job and answer at once with its id; the job runs when a worker claims it."""
-    idempotency_key = body.idempotency_key or request.headers.get("Idempotency-Key")
-    submitted = await producer.submit(
-        JobRequest(
+
+
+def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closure per route
+    """The jobs routes; ``?wait=`` is bounded by ``settings.max_wait_s``."""
+    router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+    Wait = Annotated[
+        float, Query(ge=0, le=settings.max_wait_s, description="Hold the request up to this many seconds.")
+    ]
+
+    async def to_request(ctx: Ctx, body: SubmitJob, header_key: str | None, where: str = "") -> JobRequest:
+        s = ctx.settings
+        check_size("input", body.input, s.max_input_bytes)
+        check_size("metadata", body.metadata, s.max_metadata_bytes)
+        info = await ctx.catalog.check(body.task, body.input, where=where)
+        return JobRequest(
             task=body.task,
             input=body.input,
-            queue=body.queue,
+            queue=body.queue or info.queue,
             priority=body.priority,
-            idempotency_key=idempotency_key,
-            max_attempts=body.max_attempts,
-            timeout_s=body.timeout_s,
+            idempotency_key=body.idempotency_key or header_key,
+            max_attempts=body.max_attempts or info.max_attempts,
+            timeout_s=body.timeout_s or info.timeout_s,
             ttl_s=body.ttl_s,
             delay_s=body.delay_s,
+            webhook=WebhookSpec(url=str(body.webhook.url), events=tuple(e.value for e in body.webhook.events))
+            if body.webhook
+            else None,
             metadata=body.metadata,
         )
+
+    async def spend(ctx: Ctx, scope: str, cost: int) -> None:
+        decision = await ctx.limiter.acquire(scope, ctx.settings.rate, cost)
+        if decision.allowed:
+            return
+        if decision.retry_after_s is None:
+            raise ApiError(413, "batch_over_burst", f"{cost} jobs exceed this key's burst of {ctx.settings.rate.burst}")
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many submissions for this key",
+            headers={"Retry-After": str(max(1, math.ceil(decision.retry_after_s)))},
+        )
+
+    def accepted(ctx: Ctx, req: JobRequest, sub: Submitted) -> Accepted:
+        if sub.created:
+            ctx.metrics.jobs_submitted.labels(queue=req.queue, task=req.task).inc()
+        job_status = JobStatus.SCHEDULED if req.delay_s > 0 else JobStatus.QUEUED
+        return Accepted(id=sub.id, status=job_status, created=sub.created, links=links(ctx.settings, sub.id))
+
+    @router.post(
+        "",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=Accepted,
+        responses={
+            200: {"model": JobView, "description": "With ?wait=: the job ended in time."},
+            **errors(404, 413, 429),
+        },
+        summary="Submit a job",
     )
-    job_status = JobStatus.SCHEDULED if body.delay_s > 0 else JobStatus.QUEUED
-    return Accepted(
-        id=submitted.id, status=job_status, created=submitted.created, links=_links(settings.public_url, submitted.id)
+    async def submit_job(
+        body: SubmitJob,
+        ctx: Ctx,
+        caller: Caller,
+        wait: Wait = 0,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> Accepted | JSONResponse:
+        """Queue a job and answer at once with its id (202). With `?wait=N`, hold the request up to N
+        seconds and answer 200 with the finished job if it ends in time."""
+        req = await to_request(ctx, body, idempotency_key)
+        await spend(ctx, caller.scope, 1)
+        answer = accepted(ctx, req, await ctx.producer.submit(req))
+        if wait > 0:
+            job = await wait_for_end(ctx, answer.id, wait)
+            if job.status in TERMINAL:
+                view = JobView.of(job, answer.links)
+                return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        return answer
+
+    @router.post(
+        "/batch",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=Page[Accepted],
+        responses=errors(404, 413, 429),
+        summary="Submit many jobs at once",
     )
+    async def submit_batch(body: SubmitBatch, ctx: Ctx, caller: Caller) -> Page[Accepted]:
+        """All or nothing: every job is checked first; then all go in one Redis round trip."""
+        if len(body.jobs) > ctx.settings.max_batch_jobs:
+            raise ApiError(413, "batch_too_large", f"{len(body.jobs)} jobs; the limit is {ctx.settings.max_batch_jobs}")
+        reqs = [await to_request(ctx, job, None, where=f"jobs.{i}.") for i, job in enumerate(body.jobs)]
+        await spend(ctx, caller.scope, len(reqs))
+        submitted = await ctx.producer.submit_many(reqs)
+        return Page[Accepted](items=[accepted(ctx, r, s) for r, s in zip(reqs, submitted, strict=True)])
 
+    @router.get("", response_model=Page[JobView], responses=errors(400), summary="List jobs, newest first")
+    async def list_jobs(
+        ctx: Ctx,
+        _: Caller,
+        queue: Annotated[str | None, Query(pattern=QUEUE_NAME_PATTERN)] = None,
+        status: JobStatus | None = None,
+        task: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        cursor: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> Page[JobView]:
+        if cursor is not None:
+            try:
+                queue_of(cursor)
+            except InvalidJobId:
+                raise ApiError(400, "invalid_cursor", "cursor is not one this API returned") from None
+        jobs, next_cursor = await ctx.reader.list_jobs(
+            queue=queue, status=status, task=task, cursor=cursor, limit=limit
+        )
+        return Page[JobView](items=[JobView.of(j, links(ctx.settings, j.id)) for j in jobs], next_cursor=next_cursor)
 
-@router.get("/{job_id}", response_model=JobView, responses=_ERRORS, summary="Read a job's status")
-async def get_job(job_id: str, reader: ReaderDep, settings: SettingsDep) -> JobView:
-    job = await reader.get_job(job_id)
-    return JobView.of(job, _links(settings.public_url, job_id))
+    @router.get("/{job_id}", response_model=JobView, responses=errors(404), summary="Read a job")
+    async def get_job(job_id: str, ctx: Ctx, _: Caller, wait: Wait = 0) -> JobView:
+        """Status, progress, attempts by cause, timings and error. With `?wait=N`, hold the request
+        until the job ends or N seconds pass."""
+        job = await (wait_for_end(ctx, job_id, wait) if wait > 0 else ctx.reader.get_job(job_id))
+        return JobView.of(job, links(ctx.settings, job_id))
 
+    @router.get(
+        "/{job_id}/result",
+        response_model=ResultView,
+        responses=errors(404, 409, 410),
+        summary="Read a finished job's output",
+    )
+    async def get_result(job_id: str, ctx: Ctx, _: Caller) -> ResultView:
+        """`409` while the job has not succeeded, `410` once the job expired or its result's TTL ran out."""
+        return ResultView(id=job_id, output=await ctx.reader.get_result(job_id))
 
-@router.get(
-    "/{job_id}/result",
-    response_model=ResultView,
-    responses={
-        **_ERRORS,
-        409: {"model": ErrorBody, "description": "The job has not succeeded (yet)."},
-        410: {"model": ErrorBody, "description": "The job expired, or its result outlived its TTL."},
-    },
-    summary="Read a finished job's output",
-)
-async def get_result(job_id: str, reader: ReaderDep) -> ResultView:
-    return ResultView(id=job_id, output=await reader.get_result(job_id))
+    @router.get(
+        "/{job_id}/events",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-sent events: `status` (the whole job), `progress`, then `end`.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **errors(404),
+        },
+        summary="Stream a job's events until it ends",
+    )
+    async def stream_events(job_id: str, ctx: Ctx, _: Caller) -> StreamingResponse:
+        await ctx.reader.get_job(job_id)  # 404 before the stream starts
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
+        return StreamingResponse(
+            event_stream(ctx, job_id, links(ctx.settings, job_id)), media_type="text/event-stream", headers=headers
+        )
+
+    @router.post("/{job_id}/cancel", response_model=JobView, responses=errors(404, 409), summary="Cancel a job")
+    async def cancel_job(job_id: str, ctx: Ctx, _: Caller) -> JobView:
+        """A waiting job is canceled at once; a running one gets a cancel request its handler sees."""
+        await ctx.producer.cancel(job_id)
+        return JobView.of(await ctx.reader.get_job(job_id), links(ctx.settings, job_id))
+
+    @router.post(
+        "/{job_id}/retry",
+        response_model=JobView,
+        responses=errors(404, 409),
+        summary="Queue a failed, canceled or expired job again",
+    )
+    async def retry_job(job_id: str, ctx: Ctx, _: Caller) -> JobView:
+        await ctx.producer.retry(job_id)
+        return JobView.of(await ctx.reader.get_job(job_id), links(ctx.settings, job_id))
+
+    return router

@@ -1,0 +1,76 @@
+"""The task catalog that workers publish, cached briefly, with compiled JSON Schema validators."""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import validators
+from jsonschema.protocols import Validator
+from pydantic import JsonValue
+
+from stoker_api.errors import ApiError
+from stoker_queue import Registry, TaskInfo
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Validator:
+    schema = json.loads(schema_json)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator: Validator = cls(schema)
+    return validator
+
+
+def _path(error: Any) -> str:
+    return ".".join(["input", *(str(p) for p in error.absolute_path)])
+
+
+class TaskCatalog:
+    """Answers "is this a task, and does this input fit it?" from the workers' published schemas.
+
+    Args:
+        registry: where workers publish their tasks.
+        ttl_s: how long a read of the catalog is reused.
+    """
+
+    def __init__(self, registry: Registry, ttl_s: float) -> None:
+        self._registry = registry
+        self._ttl_s = ttl_s
+        self._tasks: dict[str, TaskInfo] = {}
+        self._read_at = float("-inf")
+
+    async def tasks(self, *, fresh: bool = False) -> dict[str, TaskInfo]:
+        if fresh or time.monotonic() - self._read_at > self._ttl_s:
+            self._tasks = {t.name: t for t in await self._registry.list_tasks()}
+            self._read_at = time.monotonic()
+        return self._tasks
+
+    async def check(self, task: str, payload: JsonValue, *, where: str = "") -> TaskInfo:
+        """The task's catalog entry, once ``payload`` fits its input schema.
+
+        Raises:
+            ApiError: 404 for an unknown task (listing the known ones), 422 for input that does not fit.
+        """
+        tasks = await self.tasks()
+        if task not in tasks:
+            tasks = await self.tasks(fresh=True)  # a worker may have just published it
+        info = tasks.get(task)
+        if info is None:
+            raise ApiError(
+                404,
+                "unknown_task",
+                f"no worker has published a task named {task!r}",
+                details={"known_tasks": sorted(tasks)},
+            )
+        if info.input_schema:
+            errors = sorted(
+                _validator(json.dumps(info.input_schema, sort_keys=True)).iter_errors(payload),
+                key=lambda e: list(e.absolute_path),
+            )
+            if errors:
+                details = [{"field": where + _path(e), "message": e.message} for e in errors[:50]]
+                raise ApiError(422, "invalid_input", f"the input does not fit task {task!r}", details=details)
+        return info
