@@ -105,7 +105,8 @@ def main() -> int:
             print(f"stoker: redis-server {binary} on {redis_url}", flush=True)
         if not _port_free(API_PORT):
             raise SystemExit(f"port {API_PORT} is taken; set API_PORT to another")
-        env = {"REDIS_URL": redis_url, "API_HOST": API_HOST, "API_PORT": str(API_PORT)}
+        # Local use only: no keys. The API logs a warning, and the banner below says so too.
+        env = {"REDIS_URL": redis_url, "API_HOST": API_HOST, "API_PORT": str(API_PORT), "API_AUTH_DISABLED": "true"}
         api = _start([sys.executable, "-m", "stoker_api"], env)
         children.append(("api", api))
         base = f"http://{API_HOST}:{API_PORT}"
@@ -115,11 +116,11 @@ def main() -> int:
         print(
             f"""
 stoker: the stack is up. API {base} (docs: {base}/docs), one worker serving 'echo'.
-Submit a job and read its result:
+stoker: authentication is OFF in this local stack; deployments set API_API_KEYS.
+Submit a job, wait for it, read its result:
 
-  curl -s -X POST {base}/v1/jobs -H 'Content-Type: application/json' \\
+  curl -s -X POST '{base}/v1/jobs?wait=10' -H 'Content-Type: application/json' \\
        -d '{{"task": "echo", "input": {{"hello": "world"}}}}'
-  curl -s {base}/v1/jobs/<id>
   curl -s {base}/v1/jobs/<id>/result
 
 Ctrl-C stops everything.

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import Service, start_api, start_worker
+from tests.support.processes import API_KEY, Service, start_api, start_worker, wait_for_task
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +23,7 @@ def stack(newest_redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Service]
     redis.Redis.from_url(newest_redis_url).flushdb()
     api, base = start_api(newest_redis_url, tmp_path)
     worker = start_worker(newest_redis_url, tmp_path, concurrency="8")
+    wait_for_task(base, "echo")
     yield base, worker
     assert worker.terminate() == 0, worker.log()
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
@@ -32,7 +33,8 @@ def stack(newest_redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Service]
 
 async def test_hundred_jobs_over_http_come_back_correct(stack: tuple[str, Service]) -> None:
     base, worker = stack
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=base, timeout=10, headers=headers) as client:
         answers = await asyncio.gather(
             *(client.post("/v1/jobs", json={"task": "echo", "input": {"n": i, "text": f"job {i}"}}) for i in range(100))
         )

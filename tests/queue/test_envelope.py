@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from stoker_queue import SCHEMA_VERSION, JobEnvelope, Priority, WebhookSpec
+from stoker_queue import JOB_ID_PATTERN, SCHEMA_VERSION, JobEnvelope, Priority, WebhookSpec
 from stoker_queue.ids import new_job_id, queue_of
 
 V1 = Path(__file__).parent / "fixtures" / "envelope_v1.json"
@@ -46,3 +47,4 @@ def test_ids_are_time_ordered_and_carry_their_queue() -> None:
     ids = [new_job_id("images", now_ms=1_700_000_000_000 + i // 3) for i in range(30)]
     assert ids == sorted(ids) and len(set(ids)) == 30
     assert {queue_of(i) for i in ids} == {"images"}
+    assert all(re.match(JOB_ID_PATTERN, i) for i in ids)

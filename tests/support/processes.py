@@ -40,11 +40,15 @@ class Service:
             self._log.close()
 
 
+API_KEY = "e2e-key-0123456789abcdef"
+
+
 def start_api(redis_url: str, tmp: Path) -> tuple[Service, str]:
+    """The API under uvicorn, accepting ``API_KEY``."""
     port = free_port()
     api = Service(
         [sys.executable, "-m", "stoker_api"],
-        {"REDIS_URL": redis_url, "API_PORT": str(port), "API_HOST": "127.0.0.1"},
+        {"REDIS_URL": redis_url, "API_PORT": str(port), "API_HOST": "127.0.0.1", "API_API_KEYS": API_KEY},
         tmp / "api.log",
     )
     base = f"http://127.0.0.1:{port}"
@@ -60,6 +64,16 @@ def start_api(redis_url: str, tmp: Path) -> tuple[Service, str]:
         if time.monotonic() > deadline:
             api.terminate()
             raise TimeoutError(f"API not ready:\n{api.log()}")
+        time.sleep(0.05)
+
+
+def wait_for_task(base: str, task: str, timeout: float = 30) -> None:
+    """Block until a worker has published ``task`` to the catalog."""
+    deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    while not any(t["name"] == task for t in httpx.get(f"{base}/v1/tasks", headers=headers).json()["items"]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no worker published {task!r}")
         time.sleep(0.05)
 
 

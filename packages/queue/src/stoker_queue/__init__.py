@@ -22,7 +22,7 @@ from stoker_queue.errors import (
     ResultNotReady,
 )
 from stoker_queue.events import RESYNC, JobEvent, JobEvents
-from stoker_queue.ids import new_job_id, queue_of
+from stoker_queue.ids import JOB_ID_PATTERN, new_job_id, queue_of
 from stoker_queue.keys import QUEUE_NAME_PATTERN, is_valid_queue_name
 from stoker_queue.producer import DEFAULT_QUEUE, JobRequest, Producer, Submitted
 from stoker_queue.ratelimit import Decision, Rate, RateLimiter
@@ -36,6 +36,7 @@ from stoker_queue.status import ACTIVE, PRIORITIES, RETRYABLE, TERMINAL, Attempt
 __all__ = [
     "ACTIVE",
     "DEFAULT_QUEUE",
+    "JOB_ID_PATTERN",
     "PRIORITIES",
     "QUEUE_NAME_PATTERN",
     "RESYNC",

@@ -16,6 +16,8 @@ from stoker_queue.keys import is_valid_queue_name
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ULID_LEN = 26
 SEPARATOR = "."
+# The shape of every id ``new_job_id`` makes, for schemas and validators.
+JOB_ID_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?\.[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 class _MonotonicUlid:

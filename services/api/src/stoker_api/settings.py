@@ -27,6 +27,7 @@ class ApiSettings(BaseSettings):
         submit_burst: submissions a key may make at once from idle.
         max_body_bytes / max_input_bytes / max_metadata_bytes / max_batch_jobs: request limits.
         max_wait_s: the longest ``?wait=`` a request may hold the connection.
+        stream_max_s: an event stream closes after this long (with a ``timeout`` event); clients reconnect.
         catalog_ttl_s: how long the task catalog is cached between reads of Redis.
         redis_timeout_s: how long a Redis call may take before the API answers 503.
         retry_after_s: the ``Retry-After`` sent with 503 while Redis is unreachable.
@@ -48,6 +49,7 @@ class ApiSettings(BaseSettings):
     max_metadata_bytes: int = Field(default=4096, ge=1)
     max_batch_jobs: int = Field(default=1000, ge=1, le=10_000)
     max_wait_s: int = Field(default=60, ge=0, le=3600)
+    stream_max_s: float = Field(default=3600.0, gt=0)
     catalog_ttl_s: float = Field(default=2.0, ge=0)
     redis_timeout_s: float = Field(default=1.0, gt=0)
     retry_after_s: int = Field(default=1, ge=1)

@@ -39,14 +39,20 @@ def _sse(event: str, data: object) -> str:
 async def event_stream(ctx: ApiContext, job_id: str, links: Links) -> AsyncIterator[str]:
     """``status`` events with the whole job, ``progress`` events, then ``end`` with the result link.
 
-    A comment line every ``KEEPALIVE_S`` keeps proxies from closing an idle stream.
+    A comment line every ``KEEPALIVE_S`` keeps proxies from closing an idle stream; after
+    ``stream_max_s`` a ``timeout`` event closes it, and the client reconnects.
     """
+    closes_at = time.monotonic() + ctx.settings.stream_max_s
     async with ctx.events.watch(job_id) as inbox:
         job = await ctx.reader.get_job(job_id)
         yield _sse("status", JobView.of(job, links).model_dump(mode="json"))
         while job.status not in TERMINAL:
+            remaining = closes_at - time.monotonic()
+            if remaining <= 0:
+                yield _sse("timeout", {"id": job_id, "status": job.status.value})
+                return
             try:
-                event = await asyncio.wait_for(inbox.get(), KEEPALIVE_S)
+                event = await asyncio.wait_for(inbox.get(), min(KEEPALIVE_S, remaining))
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue

@@ -16,14 +16,13 @@ from stoker_api.schemas import Accepted, JobView, Page, ResultView, SubmitBatch,
 from stoker_api.settings import ApiSettings
 from stoker_api.waiting import event_stream, wait_for_end
 from stoker_queue import (
+    JOB_ID_PATTERN,
     QUEUE_NAME_PATTERN,
     TERMINAL,
-    InvalidJobId,
     JobRequest,
     JobStatus,
     Submitted,
     WebhookSpec,
-    queue_of,
 )
 
 
@@ -119,21 +118,18 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         submitted = await ctx.producer.submit_many(reqs)
         return Page[Accepted](items=[accepted(ctx, r, s) for r, s in zip(reqs, submitted, strict=True)])
 
-    @router.get("", response_model=Page[JobView], responses=errors(400), summary="List jobs, newest first")
+    @router.get("", response_model=Page[JobView], responses=errors(), summary="List jobs, newest first")
     async def list_jobs(
         ctx: Ctx,
         _: Caller,
         queue: Annotated[str | None, Query(pattern=QUEUE_NAME_PATTERN)] = None,
         status: JobStatus | None = None,
         task: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-        cursor: Annotated[str | None, Query(max_length=100)] = None,
+        cursor: Annotated[
+            str | None, Query(pattern=JOB_ID_PATTERN, description="`next_cursor` of the previous page.")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Page[JobView]:
-        if cursor is not None:
-            try:
-                queue_of(cursor)
-            except InvalidJobId:
-                raise ApiError(400, "invalid_cursor", "cursor is not one this API returned") from None
         jobs, next_cursor = await ctx.reader.list_jobs(
             queue=queue, status=status, task=task, cursor=cursor, limit=limit
         )
