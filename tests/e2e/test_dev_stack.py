@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+def _readme_session() -> str:
+    """The shell block under "A first job" in the README, as a user would paste it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## A first job") :]
+    return section[section.index("```bash\n") + len("```bash\n") : section.index("```\n", section.index("```bash"))]
+
+
 def test_dev_stack_serves_a_job_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     if not find_binaries():
         pytest.skip("no redis-server binary")
@@ -41,6 +48,13 @@ def test_dev_stack_serves_a_job_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
         result = httpx.get(f"{base}{r.json()['links']['result']}").json()
         assert result["output"] == {"hello": "world"}
+        readme_session = _readme_session().replace("localhost:8000", f"127.0.0.1:{port}")
+        ran = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", readme_session], capture_output=True, text=True, timeout=60
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert '"output":{"hello":"world"}' in ran.stdout and '"status":"succeeded"' in ran.stdout
+        assert "event: end" in ran.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
