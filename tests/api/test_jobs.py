@@ -109,3 +109,12 @@ def test_list_filters_pages_and_refuses_bad_cursors(client: TestClient, redis_ur
     assert r.status_code == 422 and "query.cursor" in str(error_of(r)["details"])
     assert client.get("/v1/jobs", params={"status": "lost"}).status_code == 422
     assert client.get("/v1/jobs", params={"limit": 0}).status_code == 422
+
+
+def test_unknown_routes_and_methods_are_json_errors(client: TestClient) -> None:
+    r = client.get("/v1/nothing")
+    assert r.status_code == 404 and error_of(r)["code"] == "not_found"
+    r = client.delete("/v1/jobs")
+    assert r.status_code == 405 and error_of(r)["code"] == "method_not_allowed"
+    r = client.post("/v1/jobs", content=b"task=echo", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and error_of(r)["code"] == "invalid_request"
