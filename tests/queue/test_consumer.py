@@ -236,3 +236,13 @@ async def test_a_block_shorter_than_a_millisecond_never_blocks_forever(live_brok
     for block_s in (0.0004, 0.001, 0.0099, 0.011):
         batch = await asyncio.wait_for(consumer.claim("q", 1, block_s=block_s), 2)
         assert batch.jobs == []
+
+
+async def test_claimed_jobs_carry_their_times(broker: Broker, clock: FakeClock) -> None:
+    kit = make_kit(broker)
+    await kit.submit()
+    clock.advance(1.5)
+    job = await kit.claim_one()
+    assert job.started_at_ms == clock.current_ms
+    assert job.created_at_ms == job.enqueued_at_ms == clock.current_ms - 1500
+    assert job.wait_s == 1.5

@@ -19,7 +19,7 @@ from stoker_queue.status import JobStatus
 
 log = logging.getLogger(__name__)
 
-_CLAIM_FIELDS = 6  # id, token, envelope, error, crash, evicted
+_CLAIM_FIELDS = 9  # id, token, envelope, error, crash, evicted, created, enqueued, started
 # Redis reads a BLPOP timeout that rounds to 0 ms as "block forever": never ask for less than this.
 MIN_BLOCK_S = 0.01
 
@@ -82,12 +82,15 @@ class Consumer:
         paused, next_due = bool(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), _CLAIM_FIELDS):
-            _, token, envelope, error, crash, evicted = reply[i : i + _CLAIM_FIELDS]
+            _, token, envelope, error, crash, evicted, created, enqueued, started = reply[i : i + _CLAIM_FIELDS]
             jobs.append(
                 ClaimedJob(
                     envelope=JobEnvelope.from_json(envelope),
                     token=int(token),
                     attempts=Attempts(error=int(error), crash=int(crash), evicted=int(evicted)),
+                    created_at_ms=int(created),
+                    enqueued_at_ms=int(enqueued),
+                    started_at_ms=int(started),
                 )
             )
         return ClaimBatch(jobs=jobs, paused=paused, next_due_ms=None if next_due < 0 else next_due)

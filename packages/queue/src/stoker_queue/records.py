@@ -123,10 +123,18 @@ class ClaimedJob:
     envelope: JobEnvelope
     token: int
     attempts: Attempts
+    created_at_ms: int = 0
+    enqueued_at_ms: int = 0
+    started_at_ms: int = 0
 
     @property
     def id(self) -> str:
         return self.envelope.id
+
+    @property
+    def wait_s(self) -> float:
+        """From the last enqueue to this claim, on Redis' clock."""
+        return max(0.0, (self.started_at_ms - self.enqueued_at_ms) / 1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 Control loops (claims, lease renewal, the reaper, heartbeats) run on the event loop; handlers run
 in threads (or as coroutines), so a busy model never delays a lease renewal. On stop (SIGTERM) the
-worker claims nothing more, lets running jobs finish within ``drain_s``, hands the rest back as
-``evicted`` and returns 0.
+worker claims nothing more, lets held jobs finish within ``drain_s``, hands the rest back as
+``evicted`` and returns 0. A handler that hangs past its timeout makes the worker hand back its
+other jobs at once and return ``EXIT_HUNG``.
 """
 
 from __future__ import annotations
@@ -12,29 +13,35 @@ import asyncio
 import contextlib
 import logging
 import signal
-import traceback
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
-from pydantic import JsonValue, ValidationError
 
 from stoker_queue import (
     Backoff,
     Broker,
     ClaimedJob,
     Consumer,
+    JobStatus,
     LeaseLost,
     QueueUnavailable,
+    RateLimiter,
     Reaper,
     Registry,
     WorkerInfo,
 )
+from stoker_worker.batching import Batcher
+from stoker_worker.context import JobContext
+from stoker_worker.execution import Item, JobRunner
+from stoker_worker.health import HealthServer
+from stoker_worker.metrics import WorkerMetrics
 from stoker_worker.settings import WorkerSettings
 from stoker_worker.task import TaskSpec
 
 log = logging.getLogger(__name__)
 
+EXIT_OK, EXIT_SETUP_FAILED, EXIT_HUNG = 0, 2, 3
 # After an outage, wait this long (doubling up to the cap) before trying Redis again.
 OUTAGE_BACKOFF_S, OUTAGE_BACKOFF_CAP_S = 0.2, 5.0
 
@@ -46,65 +53,150 @@ class Worker:
         broker: the shared connection.
         settings: the worker's settings.
         tasks: task name -> spec, from ``load_tasks``.
+        on_finished: called with each job that reached a final status (webhooks hook in here).
     """
 
-    def __init__(self, broker: Broker, settings: WorkerSettings, tasks: dict[str, TaskSpec]) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        settings: WorkerSettings,
+        tasks: dict[str, TaskSpec],
+        *,
+        on_finished: Callable[[ClaimedJob, JobStatus], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.tasks = tasks
+        self.broker = broker
         self.consumer = Consumer(broker, worker_id=settings.worker_id, lease_s=settings.lease_s)
         self.registry = Registry(broker)
         self.reaper = Reaper(broker, owner=settings.worker_id, interval_s=settings.reap_interval_s)
-        self.backoff = Backoff(base_s=settings.retry_backoff_s, cap_s=settings.retry_backoff_cap_s)
+        self.metrics = WorkerMetrics()
+        # Room to fill the next batch while one runs.
+        biggest_batch = max((s.options.batch_size for s in tasks.values()), default=1)
+        self.capacity = max(settings.concurrency, 2 * biggest_batch if biggest_batch > 1 else 1)
+        self._threads = ThreadPoolExecutor(max_workers=self.capacity, thread_name_prefix="stoker-task")
+        self.runner = JobRunner(
+            self.consumer,
+            RateLimiter(broker),
+            self.metrics,
+            Backoff(base_s=settings.retry_backoff_s, cap_s=settings.retry_backoff_cap_s),
+            self._threads,
+            hung_grace_s=settings.hung_grace_s,
+            on_hung=self._on_hung,
+            on_finished=on_finished or (lambda *_: None),
+        )
+        self.health = HealthServer(
+            settings.health_host,
+            settings.health_port,
+            live=self._live,
+            ready=self._ready,
+            registry=self.metrics.registry,
+        )
         self.processed = 0
+        self.exit_code = EXIT_OK
         self._started_at = datetime.now(UTC)
+        self._setup_done = False
+        self._last_beat = time.monotonic()
         self._stopping = asyncio.Event()
         # Control loops end on this rather than on cancellation: a cancel that lands inside a
         # Redis call can be absorbed by the client, leaving the loop running.
         self._closing = asyncio.Event()
-        self._free_slots = settings.concurrency
+        self._free_slots = self.capacity
         self._slot_freed = asyncio.Event()
-        self._inflight: dict[str, ClaimedJob] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._inflight: dict[str, Item] = {}
         self._runs: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="stoker-task")
+        self._batchers = {name: Batcher(spec, self._execute) for name, spec in tasks.items() if spec.batched}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop claiming; ``run`` drains and returns."""
         if not self._stopping.is_set():
-            log.info("worker %s stopping: no more claims, draining %d jobs", self.settings.worker_id, len(self._runs))
+            log.info("worker %s stopping: no more claims, %d jobs held", self.settings.worker_id, len(self._inflight))
             self._stopping.set()
             self._slot_freed.set()  # wake claim loops waiting for a slot so they see the stop
+            for batcher in self._batchers.values():
+                batcher.flush_now()
 
     async def run(self) -> int:
         """Work until ``stop()`` (or SIGTERM/SIGINT), then drain. Returns the process exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        await self.health.start()
         try:
+            if not await self._setup():
+                return EXIT_SETUP_FAILED
             await self._until_stopped(self.registry.publish_tasks, [s.info() for s in self.tasks.values()])
             control = [
                 asyncio.create_task(self._every(self.settings.lease_s / 3, self._renew_leases), name="leases"),
                 asyncio.create_task(self._every(self.settings.reap_interval_s, self._reap), name="reaper"),
                 asyncio.create_task(self._every(self.settings.heartbeat_s, self._heartbeat), name="heartbeat"),
             ]
+            batchers = [asyncio.create_task(b.serve(), name=f"batch:{n}") for n, b in self._batchers.items()]
             claimers = [asyncio.create_task(self._claim_loop(q), name=f"claim:{q}") for q in self.settings.queues]
             log.info(
-                "worker %s serving tasks %s on queues %s with %d slots",
+                "worker %s serving %s on queues %s with %d slots",
                 self.settings.worker_id,
                 sorted(self.tasks),
                 self.settings.queues,
-                self.settings.concurrency,
+                self.capacity,
             )
             await self._stopping.wait()
             await asyncio.gather(*claimers)  # each returns within claim_block_s
-            await self._drain()
+            await self._drain(batchers)
             self._closing.set()
             await asyncio.gather(*control)
-            await self._quietly(self.registry.remove_worker(self.settings.worker_id))
+            with contextlib.suppress(QueueUnavailable):
+                await self.registry.remove_worker(self.settings.worker_id)
         finally:
+            await self.health.close()
+            self._threads.shutdown(wait=False, cancel_futures=True)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        log.info("worker %s stopped after %d jobs", self.settings.worker_id, self.processed)
-        return 0
+        log.info("worker %s stopped after %d jobs (exit %d)", self.settings.worker_id, self.processed, self.exit_code)
+        return self.exit_code
+
+    async def _setup(self) -> bool:
+        """Every class task's ``setup()`` (model loads), off the event loop; readiness waits for it."""
+        for spec in self.tasks.values():
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._threads, spec.setup)
+            except Exception:
+                log.exception("setup of task %s failed", spec.name)
+                return False
+        self._setup_done = True
+        return True
+
+    def _on_hung(self, task: str) -> None:
+        log.error(
+            "a handler of task %s did not return %.0fs after its timeout; handing back the other jobs and "
+            "exiting so the pod is restarted",
+            task,
+            self.settings.hung_grace_s,
+        )
+        self.exit_code = EXIT_HUNG
+        self.stop()
+
+    async def _drain(self, batchers: list[asyncio.Task[None]]) -> None:
+        if self.exit_code == EXIT_OK:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.settings.drain_s)
+        unfinished = list(self._inflight.values())  # cancelling their runs drops them from _inflight
+        pending = [*self._runs, *batchers]
+        for task in pending:
+            task.cancel()
+        if pending:
+            # Bounded: a cancel absorbed mid-call must not hold the shutdown forever.
+            await asyncio.wait(pending, timeout=5)
+        for item in unfinished:
+            log.info("job %s handed back unfinished", item.job.id)
+            with contextlib.suppress(LeaseLost, QueueUnavailable):
+                await self.consumer.release(item.job)
+                self.metrics.attempts.labels(item.job.envelope.queue, item.job.envelope.task, "evicted").inc()
+            self._settled(item)
 
     # -- claiming and running ----------------------------------------------------------------------
 
@@ -126,15 +218,66 @@ class Worker:
             backoff = OUTAGE_BACKOFF_S
             self._return_slots(reserved - len(batch.jobs))
             for job in batch.jobs:
-                if self._stopping.is_set():
-                    # Claimed as the stop arrived: hand it straight back, uncharged.
-                    await self._quietly(self.consumer.release(job))
-                    self._return_slots(1)
-                    continue
-                self._inflight[job.id] = job
-                run = asyncio.create_task(self._run_job(job), name=f"job:{job.id}")
-                self._runs.add(run)
-                run.add_done_callback(self._runs.discard)
+                await self._dispatch(job)
+
+    async def _dispatch(self, job: ClaimedJob) -> None:
+        if self._stopping.is_set():
+            # Claimed as the stop arrived: hand it straight back, uncharged.
+            with contextlib.suppress(LeaseLost, QueueUnavailable):
+                await self.consumer.release(job)
+            self._return_slots(1)
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_progress(_: JobContext) -> None:  # from the handler's thread: hop onto the loop
+            loop.call_soon_threadsafe(self._flush_progress, job.id)
+
+        context = JobContext(job.id, job.attempts.error + 1, on_progress=on_progress)
+        item = Item(job=job, context=context)
+        self._inflight[job.id] = item
+        self._idle.clear()
+        queue = job.envelope.queue
+        self.metrics.busy_slots.labels(queue).inc()
+        self.metrics.wait_seconds.labels(queue, job.envelope.task).observe(job.wait_s)
+        spec = self.tasks.get(job.envelope.task)
+        if spec is None:
+            self._spawn(self._unknown_task(item), f"job:{job.id}")
+        elif spec.batched:
+            self._batchers[spec.name].add(item)
+        else:
+            self._spawn(self._execute(spec, [item]), f"job:{job.id}")
+
+    async def _unknown_task(self, item: Item) -> None:
+        try:
+            await self.consumer.fail(
+                item.job,
+                code="unknown_task",
+                retry=False,
+                message=f"this worker does not serve task {item.job.envelope.task!r}",
+            )
+        except (LeaseLost, QueueUnavailable) as exc:
+            log.warning("job %s: %s", item.job.id, exc)
+        finally:
+            self._settled(item)
+
+    async def _execute(self, spec: TaskSpec, items: list[Item]) -> None:
+        try:
+            await self.runner.run(spec, items)
+        except QueueUnavailable as exc:
+            # The outcome could not be stored; the lease lapses and the reaper retries the job.
+            log.error("task %s: could not settle %d jobs (%s)", spec.name, len(items), exc)
+        finally:
+            for item in items:
+                self._settled(item)
+
+    def _settled(self, item: Item) -> None:
+        if self._inflight.pop(item.job.id, None) is None:
+            return
+        self.metrics.busy_slots.labels(item.job.envelope.queue).dec()
+        self.processed += 1
+        self._return_slots(1)
+        if not self._inflight:
+            self._idle.set()
 
     async def _reserve_slots(self) -> int:
         """Wait for a free slot, then take a fair share of the free ones for one claim."""
@@ -150,87 +293,33 @@ class Worker:
             self._free_slots += n
             self._slot_freed.set()
 
-    async def _run_job(self, job: ClaimedJob) -> None:
+    def _flush_progress(self, job_id: str) -> None:
+        item = self._inflight.get(job_id)
+        progress = item.context.take_progress() if item else None
+        if item is not None and progress is not None:
+            self._spawn(self._write_progress(item, *progress), f"progress:{job_id}")
+
+    async def _write_progress(self, item: Item, fraction: float, message: str) -> None:
         try:
-            spec = self.tasks.get(job.envelope.task)
-            if spec is None:
-                await self.consumer.fail(
-                    job,
-                    code="unknown_task",
-                    retry=False,
-                    message=f"this worker does not serve task {job.envelope.task!r}",
-                )
-                return
-            await self._execute(spec, job)
+            if await self.consumer.progress(item.job, fraction, message):
+                item.context.mark_cancelled()
         except LeaseLost:
-            log.warning("job %s: lease lost before it was settled; another attempt owns it now", job.id)
+            item.context.mark_cancelled()  # another attempt owns the job now: stop at the next check
         except QueueUnavailable as exc:
-            # The outcome could not be stored; the lease will lapse and the reaper retries the job.
-            log.error("job %s: could not settle (%s)", job.id, exc)
-        finally:
-            self._inflight.pop(job.id, None)
-            self._return_slots(1)
-            self.processed += 1
-
-    async def _execute(self, spec: TaskSpec, job: ClaimedJob) -> None:
-        max_attempts = job.envelope.max_attempts
-        try:
-            value = spec.parse_input(job.envelope.input)
-        except ValidationError as exc:
-            details: list[JsonValue] = [
-                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
-            ]
-            await self.consumer.fail(
-                job, code="invalid_input", message="input does not fit the task", details=details, retry=False
-            )
-            return
-        timeout = job.envelope.timeout_s or spec.timeout_s
-        try:
-            output = await asyncio.wait_for(spec.call(value, self._executor), timeout)
-            payload = spec.dump_output(output)
-        except TimeoutError:
-            await self.consumer.fail(
-                job, code="timeout", message=f"the run took longer than {timeout}s", backoff=self.backoff
-            )
-            return
-        except Exception as exc:
-            log.info("job %s failed (attempt %d of %d): %r", job.id, job.attempts.error + 1, max_attempts, exc)
-            await self.consumer.fail(
-                job,
-                code=type(exc).__name__,
-                message=str(exc) or type(exc).__name__,
-                details={"traceback": traceback.format_exc(limit=20)},
-                backoff=self.backoff,
-            )
-            return
-        try:
-            await self.consumer.ack(job, payload)
-        except ValueError as exc:
-            await self.consumer.fail(job, code="invalid_output", message=str(exc), retry=False)
-
-    async def _drain(self) -> None:
-        if self._runs:
-            _, pending = await asyncio.wait(set(self._runs), timeout=self.settings.drain_s)
-            unfinished = list(self._inflight.values())
-            for run in pending:
-                run.cancel()
-            if pending:
-                # Bounded: a cancel absorbed mid-call must not hold the shutdown forever.
-                await asyncio.wait(pending, timeout=5)
-            for job in unfinished:
-                log.info("job %s handed back unfinished (drain budget spent)", job.id)
-                await self._quietly(self.consumer.release(job))
-        # Threads still inside a handler cannot be stopped; the process exits without them.
-        self._executor.shutdown(wait=False, cancel_futures=True)
+            log.warning("job %s: progress not recorded (%s)", item.job.id, exc)
 
     # -- control loops -----------------------------------------------------------------------------
 
     async def _renew_leases(self) -> None:
-        held = list(self._inflight.values())
-        if held:
-            outcome = await self.consumer.renew(held)
-            for job_id in outcome.lost:
-                log.warning("job %s: lease lost", job_id)
+        held = [item.job for item in self._inflight.values()]
+        if not held:
+            return
+        outcome = await self.consumer.renew(held)
+        for job_id in outcome.lost | outcome.cancel_requested:
+            if item := self._inflight.get(job_id):
+                item.context.mark_cancelled()
+        for job_id in outcome.lost:
+            log.warning("job %s: lease lost; the handler stops at its next progress check", job_id)
 
     async def _reap(self) -> None:
         for queue in self.settings.queues:
@@ -243,13 +332,33 @@ class Worker:
             WorkerInfo(
                 id=self.settings.worker_id,
                 queues=self.settings.queues,
-                slots=self.settings.concurrency,
+                slots=self.capacity,
                 busy=len(self._inflight),
                 processed=self.processed,
                 started_at=self._started_at,
             ),
             ttl_s=self.settings.heartbeat_s * 3,
         )
+        for queue in self.settings.queues:
+            self.metrics.slots.labels(queue).set(self.capacity)
+        self._last_beat = time.monotonic()
+
+    async def _live(self) -> tuple[bool, str]:
+        if self.exit_code == EXIT_HUNG:
+            return False, "a handler hung"
+        stale = time.monotonic() - self._last_beat > 3 * self.settings.heartbeat_s + self.settings.claim_block_s
+        return (not stale), ("heartbeat is stale" if stale else "heartbeat fresh")
+
+    async def _ready(self) -> tuple[bool, str]:
+        if not self._setup_done:
+            return False, "task setup is running"
+        if self._stopping.is_set():
+            return False, "stopping"
+        try:
+            await asyncio.wait_for(self.broker.ping(), 1)
+        except (QueueUnavailable, TimeoutError):
+            return False, "redis is unreachable"
+        return True, "ready"
 
     async def _every(self, interval_s: float, step: Callable[[], Awaitable[None]]) -> None:
         """Run ``step`` on a fixed schedule until closing; an error is logged and the loop goes on."""
@@ -278,8 +387,9 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _quietly(self, call: Awaitable[None]) -> None:
-        try:
-            await call
-        except (LeaseLost, QueueUnavailable) as exc:
-            log.warning("ignored during shutdown: %s", exc)
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+        return task

@@ -31,6 +31,9 @@ class WorkerSettings(BaseSettings):
         claim_block_s: longest single blocking wait for work; also bounds how long a stop waits.
         retry_backoff_s: first retry delay after an error; doubles per attempt, with jitter.
         retry_backoff_cap_s: the longest retry delay.
+        hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
+            declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
+        health_host / health_port: the side server for /healthz, /readyz and /metrics (port 0: any free).
     """
 
     model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True)
@@ -46,6 +49,9 @@ class WorkerSettings(BaseSettings):
     claim_block_s: float = Field(default=1.0, gt=0)
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
+    hung_grace_s: float = Field(default=30.0, ge=0)
+    health_host: str = "0.0.0.0"
+    health_port: int = Field(default=8081, ge=0, le=65535)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
     @field_validator("queues", "tasks", mode="before")

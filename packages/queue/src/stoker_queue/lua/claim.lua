@@ -5,7 +5,8 @@
 -- ARGV[3]      lease length ms
 -- ARGV[4]      worker id
 -- Returns {paused (0/1), next scheduled due ms (-1: none), then per claimed job:
---          id, lease token, envelope JSON, error attempts, crash attempts, evicted attempts}.
+--          id, lease token, envelope JSON, error attempts, crash attempts, evicted attempts,
+--          created ms, enqueued ms, started ms}.
 -- Invariant: a job leaves its waiting list and enters running + leases in the same step, so two
 -- claimers can never both hold it. The blocking wait happens outside, on the wake list.
 local now = clock(ARGV[1])
@@ -51,6 +52,9 @@ for _, priority in ipairs(PRIORITY_ORDER) do
         out[#out + 1] = st.error_attempts
         out[#out + 1] = st.crash_attempts
         out[#out + 1] = st.evicted_attempts
+        out[#out + 1] = st.created_at
+        out[#out + 1] = st.enqueued_at or st.created_at
+        out[#out + 1] = now
       end
     end
   end

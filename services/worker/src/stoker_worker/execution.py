@@ -1,0 +1,209 @@
+"""Running jobs: one path for single jobs and batches, each job settled on its own.
+
+- Inputs are parsed per job; one that does not fit fails alone, permanently.
+- A CUDA out-of-memory error splits the batch in halves and runs each; a single job that still
+  does not fit fails (and is retried, maybe on a larger GPU).
+- Any other error in a batch runs its jobs one by one, so only the bad input fails.
+- A handler past its timeout fails its jobs with ``timeout``; if its thread is still busy after a
+  grace period, the worker is told the handler hung (it then exits so Kubernetes restarts it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import JsonValue, ValidationError
+
+from stoker_queue import Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
+from stoker_worker.context import JobCancelled, JobContext
+from stoker_worker.metrics import WorkerMetrics
+from stoker_worker.task import TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+class HandlerTimeout(Exception):
+    pass
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """``torch.cuda.OutOfMemoryError``, recognised without importing torch."""
+    return type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.split(".")[0] == "torch"
+
+
+@dataclass
+class Item:
+    """A claimed job on its way through a handler."""
+
+    job: ClaimedJob
+    context: JobContext
+    value: Any = None
+    started: float = field(default_factory=time.monotonic)
+
+
+FinishedHook = Callable[[ClaimedJob, JobStatus], None]
+
+
+class JobRunner:
+    """Runs a task's handler over items and settles every job."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        limiter: RateLimiter,
+        metrics: WorkerMetrics,
+        backoff: Backoff,
+        threads: ThreadPoolExecutor,
+        *,
+        hung_grace_s: float,
+        on_hung: Callable[[str], None],
+        on_finished: FinishedHook,
+    ) -> None:
+        self._consumer, self._limiter, self._metrics = consumer, limiter, metrics
+        self._backoff, self._threads = backoff, threads
+        self._hung_grace_s, self._on_hung, self._on_finished = hung_grace_s, on_hung, on_finished
+
+    async def run(self, spec: TaskSpec, items: list[Item]) -> None:
+        ready = [item for item in items if await self._prepare(spec, item)]
+        if not ready:
+            return
+        await self._wait_for_rate(spec, len(ready))
+        await self._call(spec, ready)
+
+    async def _prepare(self, spec: TaskSpec, item: Item) -> bool:
+        if item.context.cancelled:
+            await self._cancelled(spec, item)
+            return False
+        try:
+            item.value = spec.parse_input(item.job.envelope.input)
+        except ValidationError as exc:
+            details: list[JsonValue] = [
+                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+            ]
+            await self._fail(spec, item, "invalid_input", "input does not fit the task", details, retry=False)
+            return False
+        return True
+
+    async def _wait_for_rate(self, spec: TaskSpec, cost: int) -> None:
+        rate = spec.options.rate_limit
+        while rate is not None:
+            decision = await self._limiter.acquire(f"task-{spec.name}", rate, cost)
+            if decision.allowed:
+                return
+            # Leases keep being renewed while the jobs wait their turn.
+            await asyncio.sleep(min(5.0, decision.retry_after_s or 1.0))
+
+    async def _call(self, spec: TaskSpec, items: list[Item]) -> None:
+        timeout = max((i.job.envelope.timeout_s or spec.options.timeout_s or 0) for i in items) or None
+        self._metrics.batch_size.labels(spec.name).observe(len(items))
+        for item in items:
+            item.started = time.monotonic()
+        try:
+            outputs = await self._invoke(spec, items, timeout)
+        except JobCancelled:
+            # The cancelled jobs end; in a batch, the others run again on their own.
+            for item in items:
+                alone = len(items) == 1
+                await (self._cancelled(spec, item) if alone or item.context.cancelled else self._call(spec, [item]))
+            return
+        except HandlerTimeout:
+            for item in items:
+                await self._fail(spec, item, "timeout", f"the run took longer than {timeout}s", None, retry=True)
+            return
+        except Exception as exc:
+            await self._on_error(spec, items, exc)
+            return
+        for item, output in zip(items, outputs, strict=True):
+            await self._succeed(spec, item, output)
+
+    async def _on_error(self, spec: TaskSpec, items: list[Item], exc: Exception) -> None:
+        if len(items) > 1 and is_out_of_memory(exc):
+            half = len(items) // 2
+            log.warning("task %s: out of memory on a batch of %d; splitting it", spec.name, len(items))
+            await self._call(spec, items[:half])
+            await self._call(spec, items[half:])
+        elif len(items) > 1:
+            log.info("task %s: a batch of %d raised %r; running its jobs one by one", spec.name, len(items), exc)
+            for item in items:
+                await self._call(spec, [item])
+        else:
+            code = "out_of_memory" if is_out_of_memory(exc) else type(exc).__name__
+            details: JsonValue = {"traceback": "".join(traceback.format_exception(exc, limit=20))[-8000:]}
+            await self._fail(spec, items[0], code, str(exc) or type(exc).__name__, details, retry=True)
+
+    async def _invoke(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
+        values = [i.value for i in items] if spec.batched else items[0].value
+        contexts = [i.context for i in items] if spec.batched else items[0].context
+        if spec.is_async:
+            try:
+                result = await asyncio.wait_for(spec.invoke(values, contexts), limit_s)
+            except TimeoutError:
+                raise HandlerTimeout from None
+        else:
+            running = self._threads.submit(spec.invoke, values, contexts)
+            try:
+                result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(running)), limit_s)
+            except TimeoutError:
+                asyncio.get_running_loop().create_task(self._watch_hung(spec, running))
+                raise HandlerTimeout from None
+        outputs = list(result) if spec.batched else [result]
+        if len(outputs) != len(items):
+            raise ValueError(f"the handler returned {len(outputs)} outputs for {len(items)} inputs")
+        return outputs
+
+    async def _watch_hung(self, spec: TaskSpec, running: Any) -> None:
+        done, _ = await asyncio.wait([asyncio.wrap_future(running)], timeout=self._hung_grace_s)
+        if not done:
+            self._on_hung(spec.name)
+
+    # -- settling ----------------------------------------------------------------------------------
+
+    async def _succeed(self, spec: TaskSpec, item: Item, output: Any) -> None:
+        try:
+            payload = spec.dump_output(output)
+            await self._consumer.ack(item.job, payload)
+        except (ValueError, TypeError) as exc:  # not JSON, or not what the task declared
+            await self._fail(spec, item, "invalid_output", str(exc)[:1000], None, retry=False)
+            return
+        except LeaseLost:
+            log.warning("job %s: finished after its lease was lost; the result was dropped", item.job.id)
+            return
+        self._record_end(spec, item, JobStatus.SUCCEEDED)
+
+    async def _fail(
+        self, spec: TaskSpec, item: Item, code: str, message: str, details: JsonValue, *, retry: bool
+    ) -> None:
+        try:
+            status = await self._consumer.fail(
+                item.job, code=code, message=message, details=details, retry=retry, backoff=self._backoff
+            )
+        except LeaseLost:
+            log.warning("job %s: failed after its lease was lost", item.job.id)
+            return
+        self._metrics.attempts.labels(item.job.envelope.queue, spec.name, "error").inc()
+        log.info("job %s: %s (%s), now %s", item.job.id, code, message[:200], status.value)
+        if status in (JobStatus.FAILED, JobStatus.CANCELED):
+            self._record_end(spec, item, status)
+
+    async def _cancelled(self, spec: TaskSpec, item: Item) -> None:
+        try:
+            await self._consumer.canceled(item.job)
+        except LeaseLost:
+            return
+        self._record_end(spec, item, JobStatus.CANCELED)
+
+    def _record_end(self, spec: TaskSpec, item: Item, status: JobStatus) -> None:
+        job, queue = item.job, item.job.envelope.queue
+        run_s = time.monotonic() - item.started
+        self._metrics.jobs_finished.labels(queue, spec.name, status.value).inc()
+        self._metrics.run_seconds.labels(queue, spec.name).observe(run_s)
+        e2e_s = max(0.0, (job.started_at_ms - job.created_at_ms) / 1000) + run_s
+        self._metrics.e2e_seconds.labels(queue, spec.name, status.value).observe(e2e_s)
+        self._on_finished(job, status)
