@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 from pydantic import BaseModel, Field
 
-from stoker_worker import task
+from stoker_worker import JobContext, task
+
+CALLS: list[tuple[str, float, int]] = []  # (task, when, batch size): what ran, for assertions
+SETUPS: list[str] = []
 
 
 class Numbers(BaseModel):
@@ -36,3 +41,55 @@ def sleep(seconds: float) -> float:
 @task(name="nan")
 def not_json(_: int) -> float:
     return float("nan")
+
+
+@task(name="square", queue="batch", batch_size=4, max_wait_ms=300)
+def square(values: list[int]) -> list[int]:
+    CALLS.append(("square", time.monotonic(), len(values)))
+    if any(v < 0 for v in values):
+        raise ValueError("negative input")
+    return [v * v for v in values]
+
+
+@task(name="patient", queue="cancel")
+def patient(steps: int, ctx: JobContext) -> int:
+    """Reports progress every 20 ms; stops at the first check after a cancel."""
+    for step in range(steps):
+        ctx.progress(step / steps, f"step {step}")
+        time.sleep(0.02)
+    return steps
+
+
+@task(name="slow", queue="timeouts", timeout_s=0.2)
+def slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@task(name="stuck", queue="timeouts", timeout_s=0.2)
+def stuck(_: None) -> None:
+    threading.Event().wait()  # never returns
+
+
+@task(name="async_echo", queue="async")
+async def async_echo(payload: str) -> str:
+    await asyncio.sleep(0.01)
+    return payload
+
+
+@task(name="limited", queue="limited", rate_limit="5/s")
+def limited(i: int) -> int:
+    CALLS.append(("limited", time.monotonic(), 1))
+    return i
+
+
+@task(name="model", queue="model", batch_size=2, max_wait_ms=50)
+class Model:
+    """A class task: ``setup()`` loads once; calls reuse what it loaded."""
+
+    def setup(self) -> None:
+        SETUPS.append("model")
+        self.offset = 100
+
+    def __call__(self, values: list[int]) -> list[int]:
+        return [v + self.offset for v in values]

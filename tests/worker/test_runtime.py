@@ -111,3 +111,115 @@ async def test_stop_finishes_short_jobs_and_hands_back_long_ones(broker: Broker,
     assert handed_back.status is JobStatus.QUEUED
     assert handed_back.attempts.evicted == 1 and handed_back.attempts.error == 0
     assert (await reader.get_job(waiting)).status is JobStatus.QUEUED  # never claimed after the stop
+
+
+async def test_batches_fill_up_to_the_batch_size_and_a_bad_input_fails_alone(
+    broker: Broker, start_worker: StartWorker
+) -> None:
+    from tests.worker import sample_tasks
+
+    producer, reader = Producer(broker), Reader(broker)
+    sample_tasks.CALLS.clear()
+    submitted = await producer.submit_many([JobRequest(task="square", queue="batch", input=i) for i in range(8)])
+    bad = (await producer.submit(JobRequest(task="square", queue="batch", input=-1, max_attempts=1))).id
+    await start_worker(queues=["batch"])
+    for i, sub in enumerate(submitted):
+        assert (await wait_done(reader, sub.id)).status is JobStatus.SUCCEEDED
+        assert await reader.get_result(sub.id) == i * i
+    failed = await wait_done(reader, bad)
+    assert failed.status is JobStatus.FAILED and failed.error is not None and failed.error.code == "ValueError"
+    sizes = [n for name, _, n in sample_tasks.CALLS if name == "square"]
+    assert sizes[:2] == [4, 4]  # full batches first
+    assert 1 in sizes  # the batch holding the bad input ran again job by job
+
+
+async def test_a_partial_batch_runs_after_max_wait(broker: Broker, start_worker: StartWorker) -> None:
+    from tests.worker import sample_tasks
+
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(queues=["batch"])
+    sample_tasks.CALLS.clear()
+    ids = [
+        s.id for s in await producer.submit_many([JobRequest(task="square", queue="batch", input=i) for i in range(2)])
+    ]
+    for job_id in ids:
+        assert (await wait_done(reader, job_id)).status is JobStatus.SUCCEEDED
+    assert [n for name, _, n in sample_tasks.CALLS if name == "square"] == [2]
+
+
+async def test_a_class_task_sets_up_once_before_serving(broker: Broker, start_worker: StartWorker) -> None:
+    from tests.worker import sample_tasks
+
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(queues=["model"])
+    ids = [
+        s.id for s in await producer.submit_many([JobRequest(task="model", queue="model", input=i) for i in range(5)])
+    ]
+    assert [await reader.get_result((await wait_done(reader, i)).id) for i in ids] == [100, 101, 102, 103, 104]
+    assert sample_tasks.SETUPS == ["model"]  # once per process, however many workers and jobs
+
+
+async def test_cancel_of_a_running_job_ends_it_at_its_next_progress(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(queues=["cancel"])
+    job_id = (await producer.submit(JobRequest(task="patient", queue="cancel", input=10_000))).id
+    async with asyncio.timeout(10):
+        while (job := await reader.get_job(job_id)).progress is None:
+            await asyncio.sleep(0.02)
+    assert job.status is JobStatus.RUNNING and job.progress is not None and job.progress.message.startswith("step")
+    assert await producer.cancel(job_id) is JobStatus.RUNNING
+    done = await wait_done(reader, job_id)
+    assert done.status is JobStatus.CANCELED and done.attempts.error == 0
+
+
+async def test_a_timeout_fails_the_job_and_the_worker_goes_on(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    _, run = await start_worker(queues=["timeouts"])
+    job_id = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.6, max_attempts=1))).id
+    done = await wait_done(reader, job_id)
+    assert done.status is JobStatus.FAILED and done.error is not None and done.error.code == "timeout"
+    quick = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.01))).id
+    assert (await wait_done(reader, quick)).status is JobStatus.SUCCEEDED
+    assert not run.done()
+
+
+async def test_a_hung_handler_hands_back_the_other_jobs_and_exits_non_zero(
+    broker: Broker, start_worker: StartWorker
+) -> None:
+    from stoker_worker.runtime import EXIT_HUNG
+
+    producer, reader = Producer(broker), Reader(broker)
+    _, run = await start_worker(queues=["timeouts"], hung_grace_s=0.3, drain_s=30)
+    other = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.15))).id
+    stuck = (await producer.submit(JobRequest(task="stuck", queue="timeouts", input=None, max_attempts=1))).id
+    longer = (await producer.submit(JobRequest(task="sleep", queue="timeouts", input=20.0))).id
+    assert await asyncio.wait_for(run, 10) == EXIT_HUNG
+    assert (await reader.get_job(stuck)).error.code == "timeout"  # type: ignore[union-attr]
+    assert (await reader.get_job(other)).status is JobStatus.SUCCEEDED
+    handed_back = await reader.get_job(longer)
+    assert handed_back.status is JobStatus.QUEUED and handed_back.attempts.evicted == 1
+
+
+async def test_async_handlers_run_on_the_loop(broker: Broker, start_worker: StartWorker) -> None:
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(queues=["async"])
+    job_id = (await producer.submit(JobRequest(task="async_echo", queue="async", input="hi"))).id
+    await wait_done(reader, job_id)
+    assert await reader.get_result(job_id) == "hi"
+
+
+async def test_a_task_rate_limit_spaces_its_runs(broker: Broker, start_worker: StartWorker) -> None:
+    from tests.worker import sample_tasks
+
+    producer, reader = Producer(broker), Reader(broker)
+    sample_tasks.CALLS.clear()
+    await start_worker(queues=["limited"], concurrency=8)
+    ids = [
+        s.id
+        for s in await producer.submit_many([JobRequest(task="limited", queue="limited", input=i) for i in range(10)])
+    ]
+    for job_id in ids:
+        assert (await wait_done(reader, job_id)).status is JobStatus.SUCCEEDED
+    starts = sorted(t for name, t, _ in sample_tasks.CALLS if name == "limited")
+    # 5/s with a burst of 1: ten runs cannot fit in less than 9 intervals of 0.2 s.
+    assert starts[-1] - starts[0] >= 9 * 0.2 * 0.9
