@@ -111,11 +111,21 @@ def main() -> int:
         children.append(("api", api))
         base = f"http://{API_HOST}:{API_PORT}"
         _wait_for(f"{base}/readyz", api, "the API")
-        worker = _start([sys.executable, "-m", "stoker_worker"], {**env, "WORKER_WORKER_ID": "dev-worker"})
+        health_port = _free_port()
+        worker = _start(
+            [sys.executable, "-m", "stoker_worker"],
+            {
+                **env,
+                "WORKER_WORKER_ID": "dev-worker",
+                "WORKER_HEALTH_PORT": str(health_port),
+                "WORKER_HEALTH_HOST": "127.0.0.1",
+            },
+        )
         children.append(("worker", worker))
         print(
             f"""
-stoker: the stack is up. API {base} (docs: {base}/docs), one worker serving 'echo'.
+stoker: the stack is up. API {base} (docs: {base}/docs), one worker serving 'echo'
+        (its /healthz, /readyz and /metrics on http://127.0.0.1:{health_port}).
 stoker: authentication is OFF in this local stack; deployments set API_API_KEYS.
 Submit a job, wait for it, read its result:
 

@@ -78,6 +78,6 @@ def wait_for_task(base: str, task: str, timeout: float = 30) -> None:
 
 
 def start_worker(redis_url: str, tmp: Path, name: str = "worker", **settings: str) -> Service:
-    env = {"REDIS_URL": redis_url, "WORKER_WORKER_ID": name}
+    env = {"REDIS_URL": redis_url, "WORKER_WORKER_ID": name, "WORKER_HEALTH_PORT": "0"}
     env |= {f"WORKER_{k.upper()}": v for k, v in settings.items()}
     return Service([sys.executable, "-m", "stoker_worker"], env, tmp / f"{name}.log")

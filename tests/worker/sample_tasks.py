@@ -93,3 +93,14 @@ class Model:
 
     def __call__(self, values: list[int]) -> list[int]:
         return [v + self.offset for v in values]
+
+
+@task(name="oom_prone", queue="oom", batch_size=4, max_wait_ms=200)
+def oom_prone(values: list[int]) -> list[int]:
+    """Fits one input on the device at a time: a bigger batch raises torch's real CUDA OOM error."""
+    import torch
+
+    CALLS.append(("oom_prone", time.monotonic(), len(values)))
+    if len(values) > 1:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    return [v + 1 for v in values]

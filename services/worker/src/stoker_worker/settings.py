@@ -31,6 +31,7 @@ class WorkerSettings(BaseSettings):
         claim_block_s: longest single blocking wait for work; also bounds how long a stop waits.
         retry_backoff_s: first retry delay after an error; doubles per attempt, with jitter.
         retry_backoff_cap_s: the longest retry delay.
+        device: where built-in tasks run: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda:1``...
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
         health_host / health_port: the side server for /healthz, /readyz and /metrics (port 0: any free).
@@ -49,6 +50,7 @@ class WorkerSettings(BaseSettings):
     claim_block_s: float = Field(default=1.0, gt=0)
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
+    device: str = "auto"
     hung_grace_s: float = Field(default=30.0, ge=0)
     health_host: str = "0.0.0.0"
     health_port: int = Field(default=8081, ge=0, le=65535)

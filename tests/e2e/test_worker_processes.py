@@ -1,0 +1,125 @@
+"""Workers as real processes: SIGTERM drains, SIGKILL loses nothing, the side server answers."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from stoker_queue import JobStatus
+from tests.support.processes import Service, start_worker
+from tests.support.redis_server import free_port
+
+pytestmark = pytest.mark.slow
+TASKS = "tests.worker.sample_tasks,stoker_worker.tasks.echo"
+
+
+@pytest.fixture
+def redis_url(newest_redis_url: str) -> str:
+    redis.Redis.from_url(newest_redis_url).flushdb()
+    return newest_redis_url
+
+
+def _submit(redis_url: str, task: str, payload: object, **kw: object) -> str:
+    import asyncio
+
+    from stoker_queue import Broker, JobRequest, Producer, RedisSettings
+
+    async def run() -> str:
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
+        try:
+            return (await Producer(broker).submit(JobRequest(task=task, input=payload, **kw))).id  # type: ignore[arg-type]
+        finally:
+            await broker.close()
+
+    return asyncio.run(run())
+
+
+def _job(redis_url: str, job_id: str) -> dict[str, object]:
+    import asyncio
+
+    from stoker_queue import Broker, Reader, RedisSettings
+
+    async def run() -> dict[str, object]:
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
+        try:
+            job = await Reader(broker).get_job(job_id)
+            return {"status": job.status, "attempts": job.attempts, "worker": job.worker}
+        finally:
+            await broker.close()
+
+    return asyncio.run(run())
+
+
+def _until(predicate: object, timeout: float, what: str, worker: Service | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{worker.log() if worker else ''}"
+        time.sleep(0.05)
+
+
+def test_sigterm_finishes_short_jobs_hands_back_long_ones_and_exits_zero(redis_url: str, tmp_path: Path) -> None:
+    worker = start_worker(redis_url, tmp_path, tasks=TASKS, concurrency="2", drain_s="1.5", health_port="0")
+    short = _submit(redis_url, "sleep", 0.5)
+    long = _submit(redis_url, "sleep", 60.0)
+    _until(
+        lambda: (
+            _job(redis_url, long)["status"] is JobStatus.RUNNING
+            and _job(redis_url, short)["status"] is JobStatus.RUNNING
+        ),
+        30,
+        "both jobs to start",
+        worker,
+    )
+    started = time.monotonic()
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.terminate(timeout=20) == 0, worker.log()
+    assert time.monotonic() - started < 10  # the drain budget, not the 60 s job
+    assert _job(redis_url, short)["status"] is JobStatus.SUCCEEDED
+    handed_back = _job(redis_url, long)
+    assert handed_back["status"] is JobStatus.QUEUED
+    assert handed_back["attempts"].evicted == 1 and handed_back["attempts"].crash == 0  # type: ignore[attr-defined]
+
+
+def test_after_sigkill_another_worker_runs_the_job_once_the_lease_expires(redis_url: str, tmp_path: Path) -> None:
+    doomed = start_worker(redis_url, tmp_path, name="doomed", tasks=TASKS, lease_s="1", health_port="0")
+    job_id = _submit(redis_url, "sleep", 3.0)
+    _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.RUNNING, 30, "the claim", doomed)
+    doomed.proc.send_signal(signal.SIGKILL)
+    assert doomed.terminate() == -signal.SIGKILL
+    rescuer = start_worker(redis_url, tmp_path, name="rescuer", tasks=TASKS, reap_interval_s="0.2", health_port="0")
+    try:
+        _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.SUCCEEDED, 30, "the rescue", rescuer)
+        done = _job(redis_url, job_id)
+        assert done["worker"] == "rescuer" and done["attempts"].crash == 1  # type: ignore[attr-defined]
+    finally:
+        assert rescuer.terminate() == 0, rescuer.log()
+
+
+def test_side_server_reports_liveness_readiness_and_metrics(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    worker = start_worker(redis_url, tmp_path, tasks=TASKS, health_port=str(port), health_host="127.0.0.1")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _get(f"{base}/readyz") == 200, 30, "readiness", worker)
+        assert _get(f"{base}/healthz") == 200
+        job_id = _submit(redis_url, "echo", {"x": 1})
+        _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.SUCCEEDED, 30, "the job", worker)
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'stoker_jobs_finished_total{outcome="succeeded",queue="default",task="echo"} 1.0' in metrics
+        assert 'stoker_job_wait_seconds_count{queue="default",task="echo"} 1.0' in metrics
+        assert 'stoker_worker_batch_size_count{task="echo"} 1.0' in metrics
+        assert _get(f"{base}/nothing") == 404
+    finally:
+        assert worker.terminate() == 0, worker.log()
+
+
+def _get(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.TransportError:
+        return 0
