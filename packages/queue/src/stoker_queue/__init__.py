@@ -24,6 +24,7 @@ from stoker_queue.errors import (
 from stoker_queue.events import RESYNC, JobEvent, JobEvents
 from stoker_queue.ids import JOB_ID_PATTERN, new_job_id, queue_of
 from stoker_queue.keys import QUEUE_NAME_PATTERN, is_valid_queue_name
+from stoker_queue.outbox import PendingWebhook, WebhookOutbox
 from stoker_queue.producer import DEFAULT_QUEUE, JobRequest, Producer, Submitted
 from stoker_queue.ratelimit import Decision, Rate, RateLimiter
 from stoker_queue.reader import Reader
@@ -65,6 +66,7 @@ __all__ = [
     "JobRequest",
     "JobStatus",
     "LeaseLost",
+    "PendingWebhook",
     "Priority",
     "Producer",
     "Progress",
@@ -87,6 +89,7 @@ __all__ = [
     "Submitted",
     "TaskInfo",
     "Timings",
+    "WebhookOutbox",
     "WebhookSpec",
     "WorkerInfo",
     "encode_output",

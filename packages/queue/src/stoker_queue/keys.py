@@ -123,6 +123,11 @@ class QueueKeys:
         """
         return f"{self.base}:events"
 
+    @property
+    def webhooks(self) -> str:
+        """ZSET job id -> when its webhook is due: the outbox of finished jobs to deliver."""
+        return f"{self.base}:webhooks"
+
     def result(self, job_id: str) -> str:
         """STRING: the output JSON, with its own TTL."""
         return f"{self.base}:result:{job_id}"
@@ -141,7 +146,7 @@ def rate_limit_key(scope: str) -> str:
 
 
 def core_keys(q: QueueKeys) -> list[str]:
-    """The 22 names every script receives first, in the order ``lua/_prelude.lua`` documents."""
+    """The 23 names every script receives first, in the order ``lua/_prelude.lua`` documents."""
     return [
         q.jobs,
         q.state,
@@ -157,4 +162,5 @@ def core_keys(q: QueueKeys) -> list[str]:
         q.index,
         *q.status_indexes,
         q.events,
+        q.webhooks,
     ]

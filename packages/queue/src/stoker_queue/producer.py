@@ -124,6 +124,7 @@ class Producer:
             ttl_ms=max(0, round((req.ttl_s or 0) * 1000)),
             idempotency_key=req.idempotency_key,
             idempotency_ttl_ms=round(self._broker.options.idempotency_ttl_s * 1000),
+            has_webhook=req.webhook is not None,
         )
 
     @translate_errors

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
     from redis.commands.core import AsyncScript
 
-CORE_KEY_COUNT = 22
+CORE_KEY_COUNT = 23
 # Script name -> how many keys its caller passes after the core keys (None: one per item).
 SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "enqueue": None,
@@ -40,6 +40,7 @@ SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "retry_dead": 0,
     "set_paused": 0,
     "stats": 0,
+    "webhook_take": 0,
 }
 
 
@@ -72,6 +73,7 @@ class NewJob:
     ttl_ms: int
     idempotency_key: str | None
     idempotency_ttl_ms: int
+    has_webhook: bool = False
 
 
 class Scripts:
@@ -94,7 +96,17 @@ class Scripts:
         extra: list[str] = []
         for j in jobs:
             idem_ttl = j.idempotency_ttl_ms if j.idempotency_key else 0
-            args += [j.id, j.envelope_json, j.priority, j.max_attempts, j.max_crashes, j.delay_ms, j.ttl_ms, idem_ttl]
+            args += [
+                j.id,
+                j.envelope_json,
+                j.priority,
+                j.max_attempts,
+                j.max_crashes,
+                j.delay_ms,
+                j.ttl_ms,
+                idem_ttl,
+                1 if j.has_webhook else 0,
+            ]
             if j.idempotency_key:
                 extra.append(q.idempotency(j.idempotency_key))
         await self._scripts["enqueue"](keys=core_keys(q) + extra, args=args, client=pipe)
@@ -177,3 +189,6 @@ class Scripts:
             keys=[key], args=[_now_arg(now_ms), repr(interval_ms), burst, cost]
         )
         return bool(allowed), int(retry_ms)
+
+    async def webhook_take(self, q: QueueKeys, now_ms: int | None, limit: int, visibility_ms: int) -> list[Any]:
+        return list(await self._run("webhook_take", q, now_ms, limit, visibility_ms))

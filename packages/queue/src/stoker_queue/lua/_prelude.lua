@@ -1,6 +1,6 @@
 -- Shared by every queue script: scripts.py prepends _clock.lua and this file to each one.
 --
--- Every script receives the queue's 22 core names first, in this order (keys.py, core_keys):
+-- Every script receives the queue's 23 core names first, in this order (keys.py, core_keys):
 --   KEYS[1]  jobs        HASH id -> envelope JSON (immutable)
 --   KEYS[2]  state       HASH id -> state JSON (status, attempts, timestamps, lease token ...)
 --   KEYS[3]  waiting:high    LIST of ids, LPUSH to enqueue, RPOP to claim (FIFO)
@@ -17,7 +17,8 @@
 --   KEYS[14] index       ZSET of every id (score 0: ordered by id)
 --   KEYS[15..21] index:<status> for queued, scheduled, running, succeeded, failed, canceled, expired
 --   KEYS[22] events      pub/sub channel (not a key; passed here so it names the queue's slot)
--- Per-call keys follow from KEYS[23].
+--   KEYS[23] webhooks    ZSET id -> due ms: finished jobs whose webhook is to be delivered (the outbox)
+-- Per-call keys follow from KEYS[24].
 --
 -- Invariant kept by every script: a job is in exactly the structures its status calls for:
 --   queued -> one waiting list; scheduled -> scheduled; running -> running + leases;
@@ -30,8 +31,8 @@ local K_RUNNING, K_LEASES, K_SCHEDULED, K_DEADLINES = KEYS[6], KEYS[7], KEYS[8],
 local K_DEAD, K_FINISHED, K_WAKE, K_PAUSED, K_INDEX = KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local K_STATUS = {queued = KEYS[15], scheduled = KEYS[16], running = KEYS[17], succeeded = KEYS[18],
                   failed = KEYS[19], canceled = KEYS[20], expired = KEYS[21]}
-local K_EVENTS = KEYS[22]
-local FIRST_EXTRA_KEY = 23
+local K_EVENTS, K_WEBHOOKS = KEYS[22], KEYS[23]
+local FIRST_EXTRA_KEY = 24
 -- Enough tokens to wake every claimer that a burst can use; claimers chain wake-ups beyond it.
 local WAKE_CAP = 256
 
@@ -96,10 +97,15 @@ local function detach(id, st)
 end
 
 -- A final status. Failed jobs go to the dead-letter list, the others to `finished` for retention.
+-- A job with a webhook enters the outbox in the same step, so its delivery cannot be lost.
 local function finish(id, st, status, now)
   st.finished_at = now
   st.cancel_requested = nil
   redis.call('ZREM', K_DEADLINES, id)
+  if st.webhook then
+    st.webhook_attempts = 0
+    redis.call('ZADD', K_WEBHOOKS, now, id)
+  end
   if status == 'failed' then
     redis.call('LPUSH', K_DEAD, id)
   else

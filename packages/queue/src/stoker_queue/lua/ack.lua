@@ -1,6 +1,6 @@
 -- ack: a job succeeded; store its output under its own key with a TTL.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
--- KEYS[23]     the job's result key
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
+-- KEYS[24]     the job's result key
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- ARGV[3]      lease token

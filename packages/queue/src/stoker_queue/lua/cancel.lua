@@ -1,5 +1,5 @@
 -- cancel: a waiting job is canceled at once; a running one gets a flag its worker sees.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- Returns {outcome, status}: outcome is 'canceled', 'requested', 'final' (already finished) or

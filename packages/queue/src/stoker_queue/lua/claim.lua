@@ -1,5 +1,5 @@
 -- claim: move up to N waiting jobs to running, each with a lease, highest priority first.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to claim
 -- ARGV[3]      lease length ms

@@ -1,10 +1,11 @@
 -- enqueue: add one or more jobs to a queue in one step.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
--- KEYS[23..]   one idempotency key per job that has one, in job order
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
+-- KEYS[24..]   one idempotency key per job that has one, in job order
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      number of jobs
--- ARGV[3..]    per job, 8 values: id, envelope JSON, priority, max_attempts, max_crashes,
---              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key)
+-- ARGV[3..]    per job, 9 values: id, envelope JSON, priority, max_attempts, max_crashes,
+--              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key),
+--              1 if the job has a webhook (0: none)
 -- Returns, per job: the job id (an existing one on an idempotency hit) and 1 if created, 0 if not.
 -- Invariant: an idempotency key names at most one live job; a new job enters exactly one of
 -- waiting or scheduled, and the indexes.
@@ -14,7 +15,7 @@ local out = {}
 local next_key = FIRST_EXTRA_KEY
 local queued = 0
 for j = 0, count - 1 do
-  local a = 3 + j * 8
+  local a = 3 + j * 9
   local id, envelope, priority = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local delay_ms, ttl_ms, idem_ttl_ms = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
   local existing = nil
@@ -32,7 +33,8 @@ for j = 0, count - 1 do
   else
     redis.call('HSET', K_JOBS, id, envelope)
     local st = {priority = priority, max_attempts = tonumber(ARGV[a + 3]), max_crashes = tonumber(ARGV[a + 4]),
-                created_at = now, claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0}
+                created_at = now, claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0,
+                webhook = ARGV[a + 8] == '1' or nil}
     redis.call('ZADD', K_INDEX, 0, id)
     if ttl_ms > 0 then
       st.expires_at = now + delay_ms + ttl_ms

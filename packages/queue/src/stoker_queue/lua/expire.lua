@@ -1,5 +1,5 @@
 -- expire: jobs that did not start before their ttl end as 'expired'.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to expire in this call
 -- Returns how many expired.

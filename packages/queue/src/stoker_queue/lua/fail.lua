@@ -1,5 +1,5 @@
 -- fail: the handler raised. Retry after a backoff while attempts remain, else dead-letter.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- ARGV[3]      lease token

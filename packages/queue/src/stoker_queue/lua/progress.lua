@@ -1,5 +1,5 @@
 -- progress: record how far a running job has got.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- ARGV[3]      lease token

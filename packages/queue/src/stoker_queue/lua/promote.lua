@@ -1,5 +1,5 @@
 -- promote: move scheduled jobs whose time has come to their waiting lists.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to move in this call
 -- Returns how many moved.

@@ -1,5 +1,5 @@
 -- purge: cancel waiting and scheduled jobs, a bounded number per call (the caller loops).
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to cancel in this call
 -- Returns how many were canceled.

@@ -1,5 +1,5 @@
 -- reap: return jobs whose lease expired (their worker died) to the front of their waiting list.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to reap in this call
 -- Returns {requeued, failed (poison: max_crashes reached), canceled}.

@@ -1,5 +1,5 @@
 -- release: a worker shutting down hands a claimed job back, next in line. Not charged.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- ARGV[3]      lease token

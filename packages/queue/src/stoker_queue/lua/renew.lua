@@ -1,5 +1,5 @@
 -- renew: extend the leases a worker holds, and tell it which of its jobs were asked to cancel.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      lease length ms
 -- ARGV[3..]    pairs: job id, lease token

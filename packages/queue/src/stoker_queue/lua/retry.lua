@@ -1,6 +1,6 @@
 -- retry: put a failed, canceled or expired job back on its waiting list with fresh attempts.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
--- KEYS[23]     the job's result key (cleared)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
+-- KEYS[24]     the job's result key (cleared)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      job id
 -- Returns {outcome, status}: outcome 'queued', 'active' (not finished) or 'missing'.

@@ -1,5 +1,5 @@
 -- retry_dead: requeue dead-letter jobs, oldest first, with fresh attempts; the caller loops.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      most jobs to requeue in this call
 -- Returns how many were requeued.

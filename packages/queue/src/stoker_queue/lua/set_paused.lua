@@ -1,5 +1,5 @@
 -- set_paused: pause or resume claiming on a queue.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      '1' to pause, '0' to resume
 -- Returns 1. Resuming wakes as many blocked claimers as there are waiting jobs (up to the cap).

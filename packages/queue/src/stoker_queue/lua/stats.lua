@@ -1,5 +1,5 @@
 -- stats: a consistent snapshot of one queue's counts.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- Returns {now, waiting high, normal, low, scheduled, running, dead, paused (0/1),
 --          enqueue time ms of the oldest waiting job (-1: none)}.

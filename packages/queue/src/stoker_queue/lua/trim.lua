@@ -1,5 +1,5 @@
 -- trim: forget finished jobs older than the retention, and the oldest dead jobs past the cap.
--- KEYS[1..22]  the queue's core keys (_prelude.lua)
+-- KEYS[1..23]  the queue's core keys (_prelude.lua)
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      retention ms for succeeded, canceled and expired jobs
 -- ARGV[3]      most dead (failed) jobs to keep
@@ -14,6 +14,7 @@ local function forget(id)
   redis.call('HDEL', K_JOBS, id)
   redis.call('HDEL', K_STATE, id)
   redis.call('ZREM', K_INDEX, id)
+  redis.call('ZREM', K_WEBHOOKS, id)
 end
 
 local old = redis.call('ZRANGEBYSCORE', K_FINISHED, '-inf', now - retention_ms, 'LIMIT', 0, limit)
