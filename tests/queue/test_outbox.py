@@ -18,7 +18,8 @@ async def test_finished_jobs_with_a_webhook_enter_the_outbox(broker: Broker, clo
     await kit.consumer.ack(await kit.claim_one(), "out")
     taken = await outbox.take("q", 10, visibility_s=30)
     assert {(p.job.id, p.job.status, p.attempt) for p in taken} == {
-        (hooked, JobStatus.SUCCEEDED, 1), (canceled, JobStatus.CANCELED, 1)
+        (hooked, JobStatus.SUCCEEDED, 1),
+        (canceled, JobStatus.CANCELED, 1),
     }
     assert await outbox.take("q", 10, visibility_s=30) == []  # hidden while being delivered
 

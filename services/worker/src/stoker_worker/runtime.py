@@ -27,8 +27,10 @@ from stoker_queue import (
     LeaseLost,
     QueueUnavailable,
     RateLimiter,
+    Reader,
     Reaper,
     Registry,
+    WebhookOutbox,
     WorkerInfo,
 )
 from stoker_worker.batching import Batcher
@@ -38,6 +40,7 @@ from stoker_worker.health import HealthServer
 from stoker_worker.metrics import WorkerMetrics
 from stoker_worker.settings import WorkerSettings
 from stoker_worker.task import TaskSpec
+from stoker_worker.webhooks import WEBHOOK_BATCH, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,6 @@ class Worker:
         broker: the shared connection.
         settings: the worker's settings.
         tasks: task name -> spec, from ``load_tasks``.
-        on_finished: called with each job that reached a final status (webhooks hook in here).
     """
 
     def __init__(
@@ -61,8 +63,6 @@ class Worker:
         broker: Broker,
         settings: WorkerSettings,
         tasks: dict[str, TaskSpec],
-        *,
-        on_finished: Callable[[ClaimedJob, JobStatus], None] | None = None,
     ) -> None:
         self.settings = settings
         self.tasks = tasks
@@ -83,8 +83,18 @@ class Worker:
             self._threads,
             hung_grace_s=settings.hung_grace_s,
             on_hung=self._on_hung,
-            on_finished=on_finished or (lambda *_: None),
+            on_finished=self._job_finished,
         )
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        self.webhooks = WebhookSender(
+            WebhookOutbox(broker),
+            Reader(broker),
+            secret=secret,
+            allow_private=settings.webhook_allow_private,
+            timeout_s=settings.webhook_timeout_s,
+            max_attempts=settings.webhook_max_attempts,
+        )
+        self._webhook_due = asyncio.Event()
         self.health = HealthServer(
             settings.health_host,
             settings.health_port,
@@ -134,6 +144,7 @@ class Worker:
                 asyncio.create_task(self._every(self.settings.lease_s / 3, self._renew_leases), name="leases"),
                 asyncio.create_task(self._every(self.settings.reap_interval_s, self._reap), name="reaper"),
                 asyncio.create_task(self._every(self.settings.heartbeat_s, self._heartbeat), name="heartbeat"),
+                asyncio.create_task(self._deliver_webhooks(), name="webhooks"),
             ]
             batchers = [asyncio.create_task(b.serve(), name=f"batch:{n}") for n, b in self._batchers.items()]
             claimers = [asyncio.create_task(self._claim_loop(q), name=f"claim:{q}") for q in self.settings.queues]
@@ -152,6 +163,7 @@ class Worker:
             with contextlib.suppress(QueueUnavailable):
                 await self.registry.remove_worker(self.settings.worker_id)
         finally:
+            await self.webhooks.close()
             await self.health.close()
             self._threads.shutdown(wait=False, cancel_futures=True)
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -169,6 +181,30 @@ class Worker:
                 return False
         self._setup_done = True
         return True
+
+    def _job_finished(self, job: ClaimedJob, status: JobStatus) -> None:
+        if job.envelope.webhook is not None:
+            self._webhook_due.set()  # deliver now rather than at the next poll
+
+    async def _deliver_webhooks(self) -> None:
+        """Empty the outbox of each queue; woken by this worker's finished jobs, else every poll period."""
+        while not self._closing.is_set():
+            self._webhook_due.clear()
+            for queue in self.settings.queues:
+                try:
+                    while await self.webhooks.deliver_due(queue) == WEBHOOK_BATCH:
+                        pass
+                except QueueUnavailable as exc:
+                    log.warning("webhooks: redis unreachable (%s)", exc)
+                except Exception:
+                    log.exception("webhooks of queue %s", queue)
+            wake = asyncio.ensure_future(self._webhook_due.wait())
+            closing = asyncio.ensure_future(self._closing.wait())
+            await asyncio.wait(
+                [wake, closing], timeout=self.settings.webhook_poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            wake.cancel()
+            closing.cancel()
 
     def _on_hung(self, task: str) -> None:
         log.error(

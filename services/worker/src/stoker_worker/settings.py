@@ -6,7 +6,7 @@ import os
 import socket
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stoker_queue import RedisSettings, is_valid_queue_name
@@ -31,6 +31,10 @@ class WorkerSettings(BaseSettings):
         claim_block_s: longest single blocking wait for work; also bounds how long a stop waits.
         retry_backoff_s: first retry delay after an error; doubles per attempt, with jitter.
         retry_backoff_cap_s: the longest retry delay.
+        webhook_secret: the HMAC-SHA256 key webhooks are signed with (a Kubernetes Secret fills it).
+        webhook_allow_private: allow webhooks to loopback, private, link-local and metadata addresses.
+        webhook_timeout_s / webhook_max_attempts: per delivery; retries back off up to 10 minutes.
+        webhook_poll_s: how often the outbox is checked for retries and for jobs other processes ended.
         device: where built-in tasks run: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda:1``...
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
@@ -51,6 +55,11 @@ class WorkerSettings(BaseSettings):
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
     device: str = "auto"
+    webhook_secret: SecretStr | None = None
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_poll_s: float = Field(default=2.0, gt=0)
     hung_grace_s: float = Field(default=30.0, ge=0)
     health_host: str = "0.0.0.0"
     health_port: int = Field(default=8081, ge=0, le=65535)
