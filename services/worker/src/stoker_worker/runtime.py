@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +37,10 @@ from stoker_queue import (
 )
 from stoker_worker.batching import Batcher
 from stoker_worker.context import JobContext
+from stoker_worker.device import DeviceInfo, describe, select_device
 from stoker_worker.execution import Item, JobRunner
 from stoker_worker.health import HealthServer
+from stoker_worker.kube import PodDeletionCost
 from stoker_worker.metrics import WorkerMetrics
 from stoker_worker.settings import WorkerSettings
 from stoker_worker.task import TaskSpec
@@ -95,6 +99,15 @@ class Worker:
             max_attempts=settings.webhook_max_attempts,
         )
         self._webhook_due = asyncio.Event()
+        self.pod_cost = (
+            PodDeletionCost.in_cluster(
+                os.environ.get("POD_NAME"),
+                os.environ.get("POD_NAMESPACE"),
+                min_interval_s=settings.pod_deletion_cost_interval_s,
+            )
+            if settings.pod_deletion_cost
+            else None
+        )
         self.health = HealthServer(
             settings.health_host,
             settings.health_port,
@@ -361,9 +374,19 @@ class Worker:
         for queue in self.settings.queues:
             await self.reaper.run_once(queue)
 
+    def _device(self) -> DeviceInfo:
+        # Only a worker whose tasks loaded torch has a device worth describing; others stay light.
+        if "torch" not in sys.modules:
+            return DeviceInfo(device="cpu")
+        info = describe(select_device(self.settings.device))
+        if info.gpu_memory_used_bytes is not None:
+            self.metrics.gpu_memory_used.labels(info.device).set(info.gpu_memory_used_bytes)
+        return info
+
     async def _heartbeat(self) -> None:
         # The catalog goes with every heartbeat: a Redis that restarted empty learns it again.
         await self.registry.publish_tasks([s.info() for s in self.tasks.values()])
+        device = self._device()
         await self.registry.heartbeat(
             WorkerInfo(
                 id=self.settings.worker_id,
@@ -372,11 +395,19 @@ class Worker:
                 busy=len(self._inflight),
                 processed=self.processed,
                 started_at=self._started_at,
+                pod=os.environ.get("POD_NAME"),
+                node=os.environ.get("NODE_NAME"),
+                device=device.device,
+                gpu_name=device.gpu_name,
+                gpu_memory_total_bytes=device.gpu_memory_total_bytes,
+                gpu_memory_used_bytes=device.gpu_memory_used_bytes,
             ),
             ttl_s=self.settings.heartbeat_s * 3,
         )
         for queue in self.settings.queues:
             self.metrics.slots.labels(queue).set(self.capacity)
+        if self.pod_cost is not None:
+            await self.pod_cost.update(len(self._inflight))
         self._last_beat = time.monotonic()
 
     async def _live(self) -> tuple[bool, str]:

@@ -35,6 +35,8 @@ class WorkerSettings(BaseSettings):
         webhook_allow_private: allow webhooks to loopback, private, link-local and metadata addresses.
         webhook_timeout_s / webhook_max_attempts: per delivery; retries back off up to 10 minutes.
         webhook_poll_s: how often the outbox is checked for retries and for jobs other processes ended.
+        pod_deletion_cost: in Kubernetes (POD_NAME and POD_NAMESPACE set), annotate the pod with its busy
+            job count so scale-in removes idle pods first; at most once per ``pod_deletion_cost_interval_s``.
         device: where built-in tasks run: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda:1``...
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
@@ -55,6 +57,8 @@ class WorkerSettings(BaseSettings):
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
     device: str = "auto"
+    pod_deletion_cost: bool = True
+    pod_deletion_cost_interval_s: float = Field(default=10.0, ge=0)
     webhook_secret: SecretStr | None = None
     webhook_allow_private: bool = False
     webhook_timeout_s: float = Field(default=10.0, gt=0)
