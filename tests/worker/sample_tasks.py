@@ -12,6 +12,7 @@ from stoker_worker import JobContext, task
 
 CALLS: list[tuple[str, float, int]] = []  # (task, when, batch size): what ran, for assertions
 SETUPS: list[str] = []
+RELEASE_STUCK = threading.Event()  # lets the "stuck" handler go once its test is done
 
 
 class Numbers(BaseModel):
@@ -68,7 +69,7 @@ def slow(seconds: float) -> float:
 
 @task(name="stuck", queue="timeouts", timeout_s=0.2)
 def stuck(_: None) -> None:
-    threading.Event().wait()  # never returns
+    RELEASE_STUCK.wait()  # does not return while the test watches
 
 
 @task(name="async_echo", queue="async")

@@ -142,17 +142,21 @@ async def test_a_hung_handler_hands_back_the_other_jobs_and_exits_non_zero(
     broker: Broker, start_worker: StartWorker
 ) -> None:
     from stoker_worker.runtime import EXIT_HUNG
+    from tests.worker import sample_tasks
 
     producer, reader = Producer(broker), Reader(broker)
-    _, run = await start_worker(queues=["timeouts"], hung_grace_s=0.3, drain_s=30)
-    other = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.15))).id
-    stuck = (await producer.submit(JobRequest(task="stuck", queue="timeouts", input=None, max_attempts=1))).id
-    longer = (await producer.submit(JobRequest(task="sleep", queue="timeouts", input=20.0))).id
-    assert await asyncio.wait_for(run, 10) == EXIT_HUNG
-    assert (await reader.get_job(stuck)).error.code == "timeout"  # type: ignore[union-attr]
-    assert (await reader.get_job(other)).status is JobStatus.SUCCEEDED
-    handed_back = await reader.get_job(longer)
-    assert handed_back.status is JobStatus.QUEUED and handed_back.attempts.evicted == 1
+    try:
+        _, run = await start_worker(queues=["timeouts"], hung_grace_s=0.3, drain_s=30)
+        other = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.15))).id
+        stuck = (await producer.submit(JobRequest(task="stuck", queue="timeouts", input=None, max_attempts=1))).id
+        longer = (await producer.submit(JobRequest(task="sleep", queue="timeouts", input=5.0))).id
+        assert await asyncio.wait_for(run, 10) == EXIT_HUNG
+        assert (await reader.get_job(stuck)).error.code == "timeout"  # type: ignore[union-attr]
+        assert (await reader.get_job(other)).status is JobStatus.SUCCEEDED
+        handed_back = await reader.get_job(longer)
+        assert handed_back.status is JobStatus.QUEUED and handed_back.attempts.evicted == 1
+    finally:
+        sample_tasks.RELEASE_STUCK.set()  # else the thread would hold the test process at exit
 
 
 async def test_async_handlers_run_on_the_loop(broker: Broker, start_worker: StartWorker) -> None:
