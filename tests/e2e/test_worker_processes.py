@@ -123,3 +123,31 @@ def _get(url: str) -> int:
         return httpx.get(url, timeout=2).status_code
     except httpx.TransportError:
         return 0
+
+
+def test_a_redis_restart_loses_no_job_and_no_worker(tmp_path: Path) -> None:
+    from tests.support.redis_server import RedisProcess, find_binaries
+
+    binaries = find_binaries()
+    server = RedisProcess(binaries[max(binaries)])
+    server.start()
+    worker = start_worker(server.url, tmp_path, tasks=TASKS, lease_s="2", reap_interval_s="0.5", concurrency="2")
+    try:
+        ids = [_submit(server.url, "sleep", 0.2) for _ in range(12)]
+        _until(lambda: _job(server.url, ids[2])["status"] is JobStatus.SUCCEEDED, 30, "some progress", worker)
+        redis.Redis.from_url(server.url).shutdown(save=True)  # a restart that keeps its data
+        server.stop()
+        time.sleep(2)
+        server.start()
+        _until(
+            lambda: all(_job(server.url, i)["status"] is JobStatus.SUCCEEDED for i in ids),
+            60,
+            "every job after the restart",
+            worker,
+        )
+        assert worker.proc.poll() is None, worker.log()  # no crash loop
+        assert "claim on default failed" in worker.log()  # it noticed, backed off and came back
+    finally:
+        code = worker.terminate()
+        server.close()
+    assert code == 0, worker.log()

@@ -35,6 +35,7 @@ def explode(payload: dict[str, str]) -> None:
 
 @task(name="sleep")
 def sleep(seconds: float) -> float:
+    CALLS.append(("sleep", seconds, 1))
     time.sleep(seconds)
     return seconds
 

@@ -43,11 +43,14 @@ async def test_results_and_bad_jobs_side_by_side(broker: Broker, start_worker: S
 
 async def test_a_handler_blocking_for_three_leases_is_never_reaped(broker: Broker, start_worker: StartWorker) -> None:
     producer, reader = Producer(broker), Reader(broker)
+    from tests.worker import sample_tasks
+
     await start_worker(lease_s=0.3, reap_interval_s=0.05)
     job_id = (await producer.submit(JobRequest(task="sleep", input=0.9))).id
     job = await wait_done(reader, job_id)
     assert job.status is JobStatus.SUCCEEDED
-    assert job.attempts.crash == 0 and job.attempts.evicted == 0  # ran once, never reaped
+    assert job.attempts.crash == 0 and job.attempts.evicted == 0  # never reaped
+    assert [c for c in sample_tasks.CALLS if c[:2] == ("sleep", 0.9)] == [("sleep", 0.9, 1)]  # ran once
 
 
 async def test_stop_finishes_short_jobs_and_hands_back_long_ones(broker: Broker, start_worker: StartWorker) -> None:
