@@ -1,10 +1,13 @@
 # Stoker's one entry point. `make help` lists the targets.
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+# This machine's pip config lists local indexes that most packages are not in; say so once, not per package.
+QUIET_PIP := sed -u '/is ignored: it is neither a file nor a directory/d'
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -19,8 +22,8 @@ $(PY):
 	python3 -m venv $(VENV)
 
 $(STAMP): $(PY) constraints.txt requirements-dev.txt packages/queue/pyproject.toml services/api/pyproject.toml services/worker/pyproject.toml
-	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PIP) -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip 2>&1 | $(QUIET_PIP)
+	$(PIP) -r requirements-dev.txt 2>&1 | $(QUIET_PIP)
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the three packages with the dev tools
