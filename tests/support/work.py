@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from pydantic import JsonValue
 
@@ -14,46 +15,32 @@ async def _claim(consumer: Consumer, queue: str) -> ClaimedJob:
     return job
 
 
-def work_one(redis_url: str, output: JsonValue, queue: str = "default") -> str:
-    """Claim one job of ``queue`` and ack it with ``output``; returns its id."""
+def _as_worker(redis_url: str, queue: str, settle: Callable[[Consumer, ClaimedJob], Awaitable[object]]) -> str:
+    """Claim one job of ``queue``, hand it to ``settle``; returns its id."""
 
     async def run() -> str:
         broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
         try:
             consumer = Consumer(broker, worker_id="test-worker")
             job = await _claim(consumer, queue)
-            await consumer.ack(job, output)
+            await settle(consumer, job)
             return job.id
         finally:
             await broker.close()
 
     return asyncio.run(run())
+
+
+def work_one(redis_url: str, output: JsonValue, queue: str = "default") -> str:
+    """Claim one job of ``queue`` and ack it with ``output``."""
+    return _as_worker(redis_url, queue, lambda c, job: c.ack(job, output))
 
 
 def fail_one(redis_url: str, queue: str = "default") -> str:
     """Claim one job of ``queue`` and fail it for good."""
-
-    async def run() -> str:
-        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
-        try:
-            consumer = Consumer(broker, worker_id="test-worker")
-            job = await _claim(consumer, queue)
-            await consumer.fail(job, code="boom", message="it broke", retry=False)
-            return job.id
-        finally:
-            await broker.close()
-
-    return asyncio.run(run())
+    return _as_worker(redis_url, queue, lambda c, job: c.fail(job, code="boom", message="it broke", retry=False))
 
 
 def claim_one(redis_url: str, queue: str = "default") -> str:
     """Claim one job and leave it running."""
-
-    async def run() -> str:
-        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
-        try:
-            return (await _claim(Consumer(broker, worker_id="test-worker"), queue)).id
-        finally:
-            await broker.close()
-
-    return asyncio.run(run())
+    return _as_worker(redis_url, queue, lambda c, job: asyncio.sleep(0))

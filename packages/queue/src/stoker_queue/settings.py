@@ -21,3 +21,10 @@ class RedisSettings(BaseSettings):
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_max_connections: int = Field(default=64, ge=2)
+
+
+def split_commas(value: object) -> object:
+    """For list settings given in the environment as ``a,b,c`` rather than JSON."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value

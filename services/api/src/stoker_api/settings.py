@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stoker_queue import Rate, RedisSettings
+from stoker_queue.settings import split_commas
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,7 @@ class ApiSettings(BaseSettings):
     retry_after_s: int = Field(default=1, ge=1)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
-    @field_validator("api_keys", "admin_keys", mode="before")
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_commas = field_validator("api_keys", "admin_keys", mode="before")(split_commas)
 
     @field_validator("submit_rate")
     @classmethod

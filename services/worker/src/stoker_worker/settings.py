@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stoker_queue import RedisSettings, is_valid_queue_name
+from stoker_queue.settings import split_commas
 
 
 def _default_worker_id() -> str:
@@ -69,12 +70,7 @@ class WorkerSettings(BaseSettings):
     health_port: int = Field(default=8081, ge=0, le=65535)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
-    @field_validator("queues", "tasks", mode="before")
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_commas = field_validator("queues", "tasks", mode="before")(split_commas)
 
     @field_validator("queues")
     @classmethod
