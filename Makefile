@@ -49,6 +49,7 @@ test: lint typecheck pytest ## Install, lint, type-check and run the whole suite
 
 bench: install ## Benchmarks, printed as a table
 	$(PY) benchmarks/queue_bench.py
+	$(PY) benchmarks/embed_bench.py
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
