@@ -102,7 +102,7 @@ def main() -> int:
             )
             children.append(("redis", redis))
             redis_url = f"redis://127.0.0.1:{port}/0"
-            print(f"stoker: redis-server {binary} on {redis_url}", flush=True)
+            print(f"[stoker] redis-server {binary} on {redis_url}", flush=True)
         if not _port_free(API_PORT):
             raise SystemExit(f"port {API_PORT} is taken; set API_PORT to another")
         # Local use only: no keys. The API logs a warning, and the banner below says so too.
@@ -124,9 +124,9 @@ def main() -> int:
         children.append(("worker", worker))
         print(
             f"""
-stoker: the stack is up. API {base} (docs: {base}/docs), one worker serving 'echo'
+[stoker] the stack is up. API {base} (docs: {base}/docs), one worker serving 'echo'
         (its /healthz, /readyz and /metrics on http://127.0.0.1:{health_port}).
-stoker: authentication is OFF in this local stack; deployments set API_API_KEYS.
+[stoker] authentication is OFF in this local stack; deployments set API_API_KEYS.
 Submit a job, wait for it, read its result:
 
   curl -s -X POST '{base}/v1/jobs?wait=10' -H 'Content-Type: application/json' \\
@@ -140,7 +140,7 @@ Ctrl-C stops everything.
         while not stop_requested:
             for name, proc in children:
                 if proc.poll() is not None:
-                    print(f"stoker: {name} exited with {proc.returncode}; stopping", file=sys.stderr)
+                    print(f"[stoker] {name} exited with {proc.returncode}; stopping", file=sys.stderr)
                     return 1
             time.sleep(0.2)
         return 0
@@ -153,7 +153,7 @@ Ctrl-C stops everything.
                 except subprocess.TimeoutExpired:
                     proc.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
-        print("stoker: stopped", flush=True)
+        print("[stoker] stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,6 @@ def test_dev_stack_serves_a_job_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         code = proc.wait(60)
     output = (tmp_path / "stack.log").read_text()
     assert code == 0, output
-    assert "stoker: stopped" in output
+    assert "[stoker] stopped" in output
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/healthz", timeout=1)
