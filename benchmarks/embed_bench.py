@@ -8,7 +8,20 @@ import time
 
 from stoker_worker.tasks.embed import Embed, EmbedInput
 
-WORDS = "model queue worker batch latency tensor cluster request result token stream vector".split()
+WORDS = [
+    "model",
+    "queue",
+    "worker",
+    "batch",
+    "latency",
+    "tensor",
+    "cluster",
+    "request",
+    "result",
+    "token",
+    "stream",
+    "vector",
+]
 SENTENCES = 256
 
 
