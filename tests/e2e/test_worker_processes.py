@@ -75,6 +75,7 @@ def test_sigterm_finishes_short_jobs_hands_back_long_ones_and_exits_zero(redis_u
         "both jobs to start",
         worker,
     )
+    time.sleep(0.3)  # claimed in Redis; let the worker hand them to their handlers before the signal
     started = time.monotonic()
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.terminate(timeout=20) == 0, worker.log()
