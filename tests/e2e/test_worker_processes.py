@@ -152,3 +152,18 @@ def test_a_redis_restart_loses_no_job_and_no_worker(tmp_path: Path) -> None:
         code = worker.terminate()
         server.close()
     assert code == 0, worker.log()
+
+
+def test_bad_settings_and_a_taken_port_exit_2_with_a_message(redis_url: str, tmp_path: Path) -> None:
+    import socket
+
+    bad = start_worker(redis_url, tmp_path, name="bad", queues="Not A Queue")
+    assert bad.wait() == 2 and "invalid settings" in bad.log()
+    missing = start_worker(redis_url, tmp_path, name="missing", tasks="no.such.module")
+    assert missing.wait() == 2 and "cannot load tasks" in missing.log()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = start_worker(redis_url, tmp_path, name="busy", health_port=str(port), health_host="127.0.0.1")
+        assert busy.wait() == 2 and "cannot start" in busy.log()

@@ -28,6 +28,13 @@ class Service:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait(self, timeout: float = 30) -> int:
+        """The exit code of a process that ends by itself."""
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
     def terminate(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, ValueError, TypeError) as exc:
         print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. the health port is taken
+        print(f"stoker-worker: cannot start: {exc}", file=sys.stderr)
+        return 2
     if any(t.name.startswith("stoker-task") and t.is_alive() for t in threading.enumerate()):
         # A handler is still running after its job was handed back: exit without joining it.
         log.warning("exiting with a handler still running")
