@@ -13,6 +13,7 @@ import redis
 from stoker_queue import JobStatus
 from tests.support.processes import Service, start_worker
 from tests.support.redis_server import free_port
+from tests.support.work import read_job, submit
 
 pytestmark = pytest.mark.slow
 TASKS = "tests.worker.sample_tasks,stoker_worker.tasks.echo"
@@ -24,37 +25,6 @@ def redis_url(newest_redis_url: str) -> str:
     return newest_redis_url
 
 
-def _submit(redis_url: str, task: str, payload: object, **kw: object) -> str:
-    import asyncio
-
-    from stoker_queue import Broker, JobRequest, Producer, RedisSettings
-
-    async def run() -> str:
-        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
-        try:
-            return (await Producer(broker).submit(JobRequest(task=task, input=payload, **kw))).id  # type: ignore[arg-type]
-        finally:
-            await broker.close()
-
-    return asyncio.run(run())
-
-
-def _job(redis_url: str, job_id: str) -> dict[str, object]:
-    import asyncio
-
-    from stoker_queue import Broker, Reader, RedisSettings
-
-    async def run() -> dict[str, object]:
-        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
-        try:
-            job = await Reader(broker).get_job(job_id)
-            return {"status": job.status, "attempts": job.attempts, "worker": job.worker}
-        finally:
-            await broker.close()
-
-    return asyncio.run(run())
-
-
 def _until(predicate: object, timeout: float, what: str, worker: Service | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -64,12 +34,12 @@ def _until(predicate: object, timeout: float, what: str, worker: Service | None 
 
 def test_sigterm_finishes_short_jobs_hands_back_long_ones_and_exits_zero(redis_url: str, tmp_path: Path) -> None:
     worker = start_worker(redis_url, tmp_path, tasks=TASKS, concurrency="2", drain_s="1.5", health_port="0")
-    short = _submit(redis_url, "sleep", 0.5)
-    long = _submit(redis_url, "sleep", 60.0)
+    short = submit(redis_url, "sleep", 0.5)
+    long = submit(redis_url, "sleep", 60.0)
     _until(
         lambda: (
-            _job(redis_url, long)["status"] is JobStatus.RUNNING
-            and _job(redis_url, short)["status"] is JobStatus.RUNNING
+            read_job(redis_url, long).status is JobStatus.RUNNING
+            and read_job(redis_url, short).status is JobStatus.RUNNING
         ),
         30,
         "both jobs to start",
@@ -80,23 +50,23 @@ def test_sigterm_finishes_short_jobs_hands_back_long_ones_and_exits_zero(redis_u
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.terminate(timeout=20) == 0, worker.log()
     assert time.monotonic() - started < 10  # the drain budget, not the 60 s job
-    assert _job(redis_url, short)["status"] is JobStatus.SUCCEEDED
-    handed_back = _job(redis_url, long)
-    assert handed_back["status"] is JobStatus.QUEUED
-    assert handed_back["attempts"].evicted == 1 and handed_back["attempts"].crash == 0  # type: ignore[attr-defined]
+    assert read_job(redis_url, short).status is JobStatus.SUCCEEDED
+    handed_back = read_job(redis_url, long)
+    assert handed_back.status is JobStatus.QUEUED
+    assert handed_back.attempts.evicted == 1 and handed_back.attempts.crash == 0
 
 
 def test_after_sigkill_another_worker_runs_the_job_once_the_lease_expires(redis_url: str, tmp_path: Path) -> None:
     doomed = start_worker(redis_url, tmp_path, name="doomed", tasks=TASKS, lease_s="1", health_port="0")
-    job_id = _submit(redis_url, "sleep", 3.0)
-    _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.RUNNING, 30, "the claim", doomed)
+    job_id = submit(redis_url, "sleep", 3.0)
+    _until(lambda: read_job(redis_url, job_id).status is JobStatus.RUNNING, 30, "the claim", doomed)
     doomed.proc.send_signal(signal.SIGKILL)
     assert doomed.terminate() == -signal.SIGKILL
     rescuer = start_worker(redis_url, tmp_path, name="rescuer", tasks=TASKS, reap_interval_s="0.2", health_port="0")
     try:
-        _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.SUCCEEDED, 30, "the rescue", rescuer)
-        done = _job(redis_url, job_id)
-        assert done["worker"] == "rescuer" and done["attempts"].crash == 1  # type: ignore[attr-defined]
+        _until(lambda: read_job(redis_url, job_id).status is JobStatus.SUCCEEDED, 30, "the rescue", rescuer)
+        done = read_job(redis_url, job_id)
+        assert done.worker == "rescuer" and done.attempts.crash == 1
     finally:
         assert rescuer.terminate() == 0, rescuer.log()
 
@@ -108,8 +78,8 @@ def test_side_server_reports_liveness_readiness_and_metrics(redis_url: str, tmp_
     try:
         _until(lambda: _get(f"{base}/readyz") == 200, 30, "readiness", worker)
         assert _get(f"{base}/healthz") == 200
-        job_id = _submit(redis_url, "echo", {"x": 1})
-        _until(lambda: _job(redis_url, job_id)["status"] is JobStatus.SUCCEEDED, 30, "the job", worker)
+        job_id = submit(redis_url, "echo", {"x": 1})
+        _until(lambda: read_job(redis_url, job_id).status is JobStatus.SUCCEEDED, 30, "the job", worker)
         metrics = httpx.get(f"{base}/metrics").text
         assert 'stoker_jobs_finished_total{outcome="succeeded",queue="default",task="echo"} 1.0' in metrics
         assert 'stoker_job_wait_seconds_count{queue="default",task="echo"} 1.0' in metrics
@@ -134,14 +104,14 @@ def test_a_redis_restart_loses_no_job_and_no_worker(tmp_path: Path) -> None:
     server.start()
     worker = start_worker(server.url, tmp_path, tasks=TASKS, lease_s="2", reap_interval_s="0.5", concurrency="2")
     try:
-        ids = [_submit(server.url, "sleep", 0.2) for _ in range(12)]
-        _until(lambda: _job(server.url, ids[2])["status"] is JobStatus.SUCCEEDED, 30, "some progress", worker)
+        ids = [submit(server.url, "sleep", 0.2) for _ in range(12)]
+        _until(lambda: read_job(server.url, ids[2]).status is JobStatus.SUCCEEDED, 30, "some progress", worker)
         redis.Redis.from_url(server.url).shutdown(save=True)  # a restart that keeps its data
         server.stop()
         time.sleep(2)
         server.start()
         _until(
-            lambda: all(_job(server.url, i)["status"] is JobStatus.SUCCEEDED for i in ids),
+            lambda: all(read_job(server.url, i).status is JobStatus.SUCCEEDED for i in ids),
             60,
             "every job after the restart",
             worker,

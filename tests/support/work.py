@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import JsonValue
 
-from stoker_queue import Broker, ClaimedJob, Consumer, RedisSettings
+from stoker_queue import Broker, ClaimedJob, Consumer, Job, JobRequest, Producer, Reader, RedisSettings
 
 
 async def _claim(consumer: Consumer, queue: str) -> ClaimedJob:
@@ -44,3 +45,27 @@ def fail_one(redis_url: str, queue: str = "default") -> str:
 def claim_one(redis_url: str, queue: str = "default") -> str:
     """Claim one job and leave it running."""
     return _as_worker(redis_url, queue, lambda c, job: asyncio.sleep(0))
+
+
+def submit(redis_url: str, task: str, payload: JsonValue, **options: Any) -> str:
+    """Submit one job as a client would; returns its id."""
+
+    async def run() -> str:
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
+        try:
+            return (await Producer(broker).submit(JobRequest(task=task, input=payload, **options))).id
+        finally:
+            await broker.close()
+
+    return asyncio.run(run())
+
+
+def read_job(redis_url: str, job_id: str) -> Job:
+    async def run() -> Job:
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
+        try:
+            return await Reader(broker).get_job(job_id)
+        finally:
+            await broker.close()
+
+    return asyncio.run(run())

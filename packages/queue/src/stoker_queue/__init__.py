@@ -32,7 +32,7 @@ from stoker_queue.reaper import Reaper, ReapReport
 from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob, Job, JobError, Progress, QueueStats, Timings
 from stoker_queue.registry import Registry, TaskInfo, WorkerInfo
 from stoker_queue.settings import RedisSettings
-from stoker_queue.status import ACTIVE, PRIORITIES, RETRYABLE, TERMINAL, AttemptCause, JobStatus, Priority
+from stoker_queue.status import ACTIVE, PRIORITIES, TERMINAL, AttemptCause, JobStatus, Priority
 
 __all__ = [
     "ACTIVE",
@@ -41,7 +41,6 @@ __all__ = [
     "PRIORITIES",
     "QUEUE_NAME_PATTERN",
     "RESYNC",
-    "RETRYABLE",
     "SCHEMA_VERSION",
     "TERMINAL",
     "AttemptCause",

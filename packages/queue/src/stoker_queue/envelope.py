@@ -6,8 +6,6 @@ from a newer writer are ignored, so old and new workers and APIs can share a que
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from stoker_queue.status import Priority
@@ -67,8 +65,3 @@ class JobEnvelope(BaseModel):
     @classmethod
     def from_json(cls, raw: str | bytes) -> JobEnvelope:
         return cls.model_validate_json(raw)
-
-
-def envelope_fields() -> dict[str, Any]:
-    """Field names and defaults, for tests that pin the wire format."""
-    return {name: f.default for name, f in JobEnvelope.model_fields.items()}

@@ -22,8 +22,6 @@ class JobStatus(StrEnum):
 
 ACTIVE: frozenset[JobStatus] = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RUNNING})
 TERMINAL: frozenset[JobStatus] = frozenset(JobStatus) - ACTIVE
-# A finished job that a user may put back on the queue.
-RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED})
 
 
 class Priority(StrEnum):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-from functools import lru_cache
 from typing import Any
 
 from jsonschema import validators
@@ -15,9 +13,7 @@ from stoker_api.errors import ApiError
 from stoker_queue import Registry, TaskInfo
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Validator:
-    schema = json.loads(schema_json)
+def _validator(schema: dict[str, Any]) -> Validator:
     cls = validators.validator_for(schema)
     cls.check_schema(schema)
     validator: Validator = cls(schema)
@@ -40,11 +36,14 @@ class TaskCatalog:
         self._registry = registry
         self._ttl_s = ttl_s
         self._tasks: dict[str, TaskInfo] = {}
+        self._validators: dict[str, Validator] = {}
         self._read_at = float("-inf")
 
     async def tasks(self, *, fresh: bool = False) -> dict[str, TaskInfo]:
         if fresh or time.monotonic() - self._read_at > self._ttl_s:
             self._tasks = {t.name: t for t in await self._registry.list_tasks()}
+            # Compiled once per read of the catalog, not once per submission.
+            self._validators = {name: _validator(t.input_schema) for name, t in self._tasks.items() if t.input_schema}
             self._read_at = time.monotonic()
         return self._tasks
 
@@ -65,11 +64,9 @@ class TaskCatalog:
                 f"no worker has published a task named {task!r}",
                 details={"known_tasks": sorted(tasks)},
             )
-        if info.input_schema:
-            errors = sorted(
-                _validator(json.dumps(info.input_schema, sort_keys=True)).iter_errors(payload),
-                key=lambda e: list(e.absolute_path),
-            )
+        validator = self._validators.get(task)
+        if validator is not None:
+            errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
             if errors:
                 details = [{"field": where + _path(e), "message": e.message} for e in errors[:50]]
                 raise ApiError(422, "invalid_input", f"the input does not fit task {task!r}", details=details)

@@ -46,11 +46,3 @@ def describe(device: str) -> DeviceInfo:
         gpu_memory_total_bytes=int(props.total_memory),
         gpu_memory_used_bytes=int(torch.cuda.memory_allocated(index)),
     )
-
-
-def torch_available() -> bool:
-    try:
-        _torch()
-    except RuntimeError:
-        return False
-    return True

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from stoker_queue import Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
+from stoker_queue import AttemptCause, Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
 from stoker_worker.context import JobCancelled, JobContext
 from stoker_worker.metrics import WorkerMetrics
 from stoker_worker.task import TaskSpec
@@ -187,7 +187,7 @@ class JobRunner:
         except LeaseLost:
             log.warning("job %s: failed after its lease was lost", item.job.id)
             return
-        self._metrics.attempts.labels(item.job.envelope.queue, spec.name, "error").inc()
+        self._metrics.attempts.labels(item.job.envelope.queue, spec.name, AttemptCause.ERROR).inc()
         log.info("job %s: %s (%s), now %s", item.job.id, code, message[:200], status.value)
         if status in (JobStatus.FAILED, JobStatus.CANCELED):
             self._record_end(spec, item, status)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from stoker_queue import (
+    AttemptCause,
     Backoff,
     Broker,
     ClaimedJob,
@@ -244,7 +245,9 @@ class Worker:
             log.info("job %s handed back unfinished", item.job.id)
             with contextlib.suppress(LeaseLost, QueueUnavailable):
                 await self.consumer.release(item.job)
-                self.metrics.attempts.labels(item.job.envelope.queue, item.job.envelope.task, "evicted").inc()
+                self.metrics.attempts.labels(
+                    item.job.envelope.queue, item.job.envelope.task, AttemptCause.EVICTED
+                ).inc()
             self._settled(item)
 
     # -- claiming and running ----------------------------------------------------------------------

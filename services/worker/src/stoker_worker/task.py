@@ -48,6 +48,7 @@ class TaskSpec:
     output_type: TypeAdapter[Any]
     wants_context: bool
     is_class: bool
+    is_async: bool  # a coroutine function (a class task: its __call__); awaited on the loop, not in a thread
     _instance: Any = field(default=None, repr=False)
 
     @property
@@ -89,12 +90,6 @@ class TaskSpec:
     def dump_output(self, value: Any) -> JsonValue:
         dumped: JsonValue = self.output_type.dump_python(value, mode="json")
         return dumped
-
-    @property
-    def is_async(self) -> bool:
-        # A class task is awaited when its __call__ is a coroutine function.
-        fn = self.target.__call__ if self.is_class else self.target
-        return inspect.iscoroutinefunction(fn)
 
     def invoke(self, value: Any, context: Any) -> Any:
         """Call the handler (a coroutine for async handlers). Lists in and out when batched."""
@@ -165,6 +160,7 @@ def task(
             output_type=TypeAdapter(output_type),
             wants_context=wants_context,
             is_class=is_class,
+            is_async=inspect.iscoroutinefunction(fn),
         )
         setattr(target, _ATTRIBUTE, spec)
         return target

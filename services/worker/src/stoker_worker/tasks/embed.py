@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from stoker_worker.device import select_device
 from stoker_worker.task import task
 
-DIMENSIONS = 384
 MAX_TOKENS = 256
 # Texts per forward pass; a batch of jobs may hold many more, run in chunks of this size.
 CHUNK = 64
