@@ -171,3 +171,12 @@ def test_a_chunked_body_over_the_limit_is_413_json(redis_url: str) -> None:
             "/v1/jobs", content=iter([b'{"task": ', b'"echo"}']), headers={"Content-Type": "application/json"}
         )
         assert small.status_code == 202, small.text
+
+
+def test_an_idempotent_resubmit_reports_the_existing_jobs_status(client: TestClient, redis_url: str) -> None:
+    from tests.support.work import work_one
+
+    first = client.post("/v1/jobs", json={"task": "echo", "idempotency_key": "once"}).json()
+    work_one(redis_url, "done")
+    again = client.post("/v1/jobs", json={"task": "echo", "idempotency_key": "once", "delay_s": 30}).json()
+    assert (again["id"], again["created"], again["status"]) == (first["id"], False, "succeeded")

@@ -149,3 +149,13 @@ async def test_unknown_job_is_not_found(broker: Broker) -> None:
     kit = make_kit(broker)
     with pytest.raises(JobNotFound):
         await kit.reader.get_job("q.01JDX3K0000000000000000000")
+
+
+async def test_submissions_report_the_status_the_job_is_in(broker: Broker) -> None:
+    kit = make_kit(broker)
+    now = await kit.producer.submit(JobRequest(task="t", queue="q", idempotency_key="k"))
+    later = await kit.producer.submit(JobRequest(task="t", queue="q", delay_s=5))
+    assert (now.status, later.status) == (JobStatus.QUEUED, JobStatus.SCHEDULED)
+    await kit.consumer.ack(await kit.claim_one(), None)
+    again = await kit.producer.submit(JobRequest(task="t", queue="q", idempotency_key="k"))
+    assert (again.id, again.created, again.status) == (now.id, False, JobStatus.SUCCEEDED)

@@ -52,10 +52,12 @@ class JobRequest:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """A submit's answer: the job id, and False when an idempotency key matched an existing job."""
+    """A submit's answer: the job id, False when an idempotency key matched an existing job, and
+    the job's status (that existing job's, on a match)."""
 
     id: str
     created: bool
+    status: JobStatus
 
 
 class Producer:
@@ -92,8 +94,8 @@ class Producer:
             replies = await pipe.execute()
         replies = replies[1:] if by_queue else replies
         for (_, jobs), reply in zip(by_queue.items(), replies, strict=True):
-            for (i, _), (job_id, created) in zip(jobs, Scripts.decode_enqueue(reply), strict=True):
-                out[i] = Submitted(id=job_id, created=created)
+            for (i, _), (job_id, created, status) in zip(jobs, Scripts.decode_enqueue(reply), strict=True):
+                out[i] = Submitted(id=job_id, created=created, status=JobStatus(status))
         return [s for s in out if s is not None]
 
     def _new_job(self, req: JobRequest) -> NewJob:

@@ -112,9 +112,9 @@ class Scripts:
         await self._scripts["enqueue"](keys=core_keys(q) + extra, args=args, client=pipe)
 
     @staticmethod
-    def decode_enqueue(reply: list[Any]) -> list[tuple[str, bool]]:
-        """Per job: its id (an existing one on an idempotency hit) and whether it was created."""
-        return [(str(reply[i]), bool(reply[i + 1])) for i in range(0, len(reply), 2)]
+    def decode_enqueue(reply: list[Any]) -> list[tuple[str, bool, str]]:
+        """Per job: its id (an existing one on an idempotency hit), whether it was created, its status."""
+        return [(str(reply[i]), bool(reply[i + 1]), str(reply[i + 2])) for i in range(0, len(reply), 3)]
 
     async def claim(self, q: QueueKeys, now_ms: int | None, limit: int, lease_ms: int, worker: str) -> list[Any]:
         return list(await self._run("claim", q, now_ms, limit, lease_ms, worker))

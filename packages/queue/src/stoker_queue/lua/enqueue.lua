@@ -6,7 +6,8 @@
 -- ARGV[3..]    per job, 9 values: id, envelope JSON, priority, max_attempts, max_crashes,
 --              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key),
 --              1 if the job has a webhook (0: none)
--- Returns, per job: the job id (an existing one on an idempotency hit) and 1 if created, 0 if not.
+-- Returns, per job: the job id (an existing one on an idempotency hit), 1 if created (0 if not),
+-- and the job's status.
 -- Invariant: an idempotency key names at most one live job; a new job enters exactly one of
 -- waiting or scheduled, and the indexes.
 local now = clock(ARGV[1])
@@ -30,6 +31,7 @@ for j = 0, count - 1 do
   if existing then
     out[#out + 1] = existing
     out[#out + 1] = 0
+    out[#out + 1] = load_state(existing).status
   else
     redis.call('HSET', K_JOBS, id, envelope)
     local st = {priority = priority, max_attempts = tonumber(ARGV[a + 3]), max_crashes = tonumber(ARGV[a + 4]),
@@ -49,6 +51,7 @@ for j = 0, count - 1 do
     save_state(id, st)
     out[#out + 1] = id
     out[#out + 1] = 1
+    out[#out + 1] = st.status
   end
 end
 wake(queued)

@@ -70,8 +70,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
     def accepted(ctx: Ctx, req: JobRequest, sub: Submitted) -> Accepted:
         if sub.created:
             ctx.metrics.jobs_submitted.labels(queue=req.queue, task=req.task).inc()
-        job_status = JobStatus.SCHEDULED if req.delay_s > 0 else JobStatus.QUEUED
-        return Accepted(id=sub.id, status=job_status, created=sub.created, links=links(ctx.settings, sub.id))
+        return Accepted(id=sub.id, status=sub.status, created=sub.created, links=links(ctx.settings, sub.id))
 
     @router.post(
         "",
