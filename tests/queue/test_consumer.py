@@ -246,3 +246,20 @@ async def test_claimed_jobs_carry_their_times(broker: Broker, clock: FakeClock) 
     assert job.started_at_ms == clock.current_ms
     assert job.created_at_ms == job.enqueued_at_ms == clock.current_ms - 1500
     assert job.wait_s == 1.5
+
+
+async def test_the_next_claim_carries_the_trace_the_last_attempt_left(broker: Broker) -> None:
+    kit = make_kit(broker)
+    await kit.submit()
+    first = await kit.claim_one()
+    assert first.previous_attempt_trace is None and first.attempt == 1
+    failed = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await kit.consumer.fail(first, code="boom", message="boom", backoff=Backoff(base_s=0), trace=failed)
+    second = await kit.claim_one()
+    assert second.previous_attempt_trace == failed and second.attempt == 2
+    evicted = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+    await kit.consumer.release(second, trace=evicted)
+    third = await kit.claim_one()
+    assert third.previous_attempt_trace == evicted and third.attempt == 3
+    await kit.consumer.release(third)  # no trace this time: nothing stale is handed on
+    assert (await kit.claim_one()).previous_attempt_trace is None

@@ -115,3 +115,27 @@ async def test_retention_forgets_old_finished_jobs_and_caps_dead(broker: Broker,
     assert [j.id for j in (await kit.reader.list_jobs(queue="q"))[0]] == [dead_new]
     assert (await structures(broker))["finished"] == []
     assert done != dead_old
+
+
+async def test_each_reaped_job_is_reported_once_with_its_task_and_where_it_went(
+    broker: Broker, clock: FakeClock
+) -> None:
+    kit = make_kit(broker, lease_s=1)
+    requeued = await kit.submit(task="embed")
+    poison = await kit.submit(task="burn", max_crashes=1)
+    canceled = await kit.submit(task="echo")
+    for _ in range(3):
+        await kit.claim_one()
+    await kit.producer.cancel(canceled)
+    clock.advance(2)
+    report = await Reaper(broker, owner="a").run_once("q", force=True)
+    assert report is not None
+    assert sorted((c.id, c.task, c.status) for c in report.crashed) == sorted(
+        [
+            (requeued, "embed", JobStatus.QUEUED),
+            (poison, "burn", JobStatus.FAILED),
+            (canceled, "echo", JobStatus.CANCELED),
+        ]
+    )
+    again = await Reaper(broker, owner="b").run_once("q", force=True)
+    assert again is not None and again.crashed == ()  # a second reaper finds nothing left to count

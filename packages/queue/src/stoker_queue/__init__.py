@@ -28,7 +28,7 @@ from stoker_queue.outbox import PendingWebhook, WebhookOutbox
 from stoker_queue.producer import DEFAULT_QUEUE, JobRequest, Producer, Submitted
 from stoker_queue.ratelimit import Decision, Rate, RateLimiter
 from stoker_queue.reader import Reader
-from stoker_queue.reaper import Reaper, ReapReport
+from stoker_queue.reaper import CrashedJob, Reaper, ReapReport
 from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob, Job, JobError, Progress, QueueStats, Timings
 from stoker_queue.registry import Registry, TaskInfo, WorkerInfo
 from stoker_queue.settings import RedisSettings
@@ -51,6 +51,7 @@ __all__ = [
     "ClaimedJob",
     "Clock",
     "Consumer",
+    "CrashedJob",
     "Decision",
     "FakeClock",
     "InvalidJobId",

@@ -19,7 +19,7 @@ from stoker_queue.status import JobStatus
 
 log = logging.getLogger(__name__)
 
-_CLAIM_FIELDS = 9  # id, token, envelope, error, crash, evicted, created, enqueued, started
+_CLAIM_FIELDS = 10  # id, token, envelope, error, crash, evicted, created, enqueued, started, trace
 # Redis reads a BLPOP timeout that rounds to 0 ms as "block forever": never ask for less than this.
 MIN_BLOCK_S = 0.01
 
@@ -82,7 +82,7 @@ class Consumer:
         paused, next_due = bool(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), _CLAIM_FIELDS):
-            _, token, envelope, error, crash, evicted, created, enqueued, started = reply[i : i + _CLAIM_FIELDS]
+            _, token, envelope, error, crash, evicted, created, enqueued, started, trace = reply[i : i + _CLAIM_FIELDS]
             jobs.append(
                 ClaimedJob(
                     envelope=JobEnvelope.from_json(envelope),
@@ -91,6 +91,7 @@ class Consumer:
                     created_at_ms=int(created),
                     enqueued_at_ms=int(enqueued),
                     started_at_ms=int(started),
+                    previous_attempt_trace=str(trace) or None,
                 )
             )
         return ClaimBatch(jobs=jobs, paused=paused, next_due_ms=None if next_due < 0 else next_due)
@@ -139,8 +140,12 @@ class Consumer:
         details: JsonValue = None,
         retry: bool = True,
         backoff: Backoff | None = None,
+        trace: str | None = None,
     ) -> JobStatus:
         """The handler raised. Retried after a jittered backoff while attempts remain.
+
+        Args:
+            trace: this attempt's traceparent; the next attempt's claim returns it (span links).
 
         Returns:
             the job's new status: ``scheduled`` or ``queued`` (retrying), ``failed`` or ``canceled``.
@@ -149,29 +154,35 @@ class Consumer:
             LeaseLost: this claim is no longer current.
         """
         delay_ms = round((backoff or Backoff()).delay(job.attempts.error + 1) * 1000) if retry else -1
-        return await self._settle(job, {"code": code, "message": message, "details": details}, delay_ms, "failed")
+        error: dict[str, JsonValue] = {"code": code, "message": message, "details": details}
+        return await self._settle(job, error, delay_ms, "failed", trace)
 
     @translate_errors
     async def canceled(self, job: ClaimedJob, message: str = "canceled while running") -> None:
         """The handler stopped because a cancel was requested."""
         await self._settle(job, {"code": "canceled", "message": message, "details": None}, -1, "canceled")
 
-    async def _settle(self, job: ClaimedJob, error: dict[str, JsonValue], delay_ms: int, final: str) -> JobStatus:
-        q = QueueKeys(job.envelope.queue)
-        status = await self._broker.scripts.fail(q, self._broker.now_ms(), job.id, job.token, error, delay_ms, final)
+    async def _settle(
+        self, job: ClaimedJob, error: dict[str, JsonValue], delay_ms: int, final: str, trace: str | None = None
+    ) -> JobStatus:
+        q, now = QueueKeys(job.envelope.queue), self._broker.now_ms()
+        status = await self._broker.scripts.fail(q, now, job.id, job.token, error, delay_ms, final, trace or "")
         if not status:
             raise LeaseLost(job.id)
         return JobStatus(status)
 
     @translate_errors
-    async def release(self, job: ClaimedJob) -> None:
+    async def release(self, job: ClaimedJob, *, trace: str | None = None) -> None:
         """Hand a job back unfinished (shutdown): next in line, attempt counted as ``evicted``.
+
+        Args:
+            trace: this attempt's traceparent, for the next attempt's span link.
 
         Raises:
             LeaseLost: this claim is no longer current.
         """
         if not await self._broker.scripts.release(
-            QueueKeys(job.envelope.queue), self._broker.now_ms(), job.id, job.token
+            QueueKeys(job.envelope.queue), self._broker.now_ms(), job.id, job.token, trace or ""
         ):
             raise LeaseLost(job.id)
 

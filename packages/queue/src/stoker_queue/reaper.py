@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.keys import QueueKeys
+from stoker_queue.status import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,27 @@ BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
+class CrashedJob:
+    """A job whose lease expired, taken back by this pass: ``status`` is where it went
+    (``queued`` to run again, ``failed`` as a poison job, ``canceled`` if a cancel was pending)."""
+
+    id: str
+    task: str
+    status: JobStatus
+
+
+@dataclass(frozen=True, slots=True)
 class ReapReport:
+    """What one pass did. Only the worker whose pass reaped a job sees it in ``crashed``, so each
+    crash is counted once however many workers run the reaper."""
+
     requeued: int = 0
     dead: int = 0
     canceled: int = 0
     promoted: int = 0
     expired: int = 0
     removed: int = 0
+    crashed: tuple[CrashedJob, ...] = field(default=(), compare=False)
 
 
 async def _drain(step: Callable[[], Awaitable[int]]) -> int:
@@ -65,9 +80,11 @@ class Reaper:
                 return None
         s, now = self._broker.scripts, self._broker.now_ms()
         requeued = dead = canceled = 0
+        crashed: list[CrashedJob] = []
         while True:
-            r, d, c = await s.reap(q, now, BATCH)
+            r, d, c, reaped = await s.reap(q, now, BATCH)
             requeued, dead, canceled = requeued + r, dead + d, canceled + c
+            crashed += [CrashedJob(id=i, task=t, status=JobStatus(st)) for i, t, st in reaped]
             if r + d + c < BATCH:
                 break
         options = self._broker.options
@@ -79,6 +96,7 @@ class Reaper:
             promoted=await _drain(lambda: s.promote(q, now, BATCH)),
             expired=await _drain(lambda: s.expire(q, now, BATCH)),
             removed=await _drain(lambda: s.trim(q, now, retention_ms, options.dead_max, BATCH)),
+            crashed=tuple(crashed),
         )
         if report.requeued or report.dead:
             log.warning(

@@ -126,10 +126,16 @@ class ClaimedJob:
     created_at_ms: int = 0
     enqueued_at_ms: int = 0
     started_at_ms: int = 0
+    previous_attempt_trace: str | None = None  # traceparent of the attempt before this one, if it left one
 
     @property
     def id(self) -> str:
         return self.envelope.id
+
+    @property
+    def attempt(self) -> int:
+        """This attempt's number, counting every earlier claim whatever ended it."""
+        return self.attempts.error + self.attempts.crash + self.attempts.evicted + 1
 
     @property
     def wait_s(self) -> float:

@@ -138,11 +138,12 @@ class Scripts:
         error: dict[str, Any],
         delay_ms: int,
         final: str,
+        trace: str = "",
     ) -> str:
-        return str(await self._run("fail", q, now_ms, job_id, token, json.dumps(error), delay_ms, final))
+        return str(await self._run("fail", q, now_ms, job_id, token, json.dumps(error), delay_ms, final, trace))
 
-    async def release(self, q: QueueKeys, now_ms: int | None, job_id: str, token: int) -> bool:
-        return bool(await self._run("release", q, now_ms, job_id, token))
+    async def release(self, q: QueueKeys, now_ms: int | None, job_id: str, token: int, trace: str = "") -> bool:
+        return bool(await self._run("release", q, now_ms, job_id, token, trace))
 
     async def progress(
         self, q: QueueKeys, now_ms: int | None, job_id: str, token: int, fraction: float, message: str
@@ -157,9 +158,13 @@ class Scripts:
         outcome, status = await self._run("retry", q, now_ms, job_id, extra_keys=[q.result(job_id)])
         return str(outcome), str(status)
 
-    async def reap(self, q: QueueKeys, now_ms: int | None, limit: int) -> tuple[int, int, int]:
-        requeued, failed, canceled = await self._run("reap", q, now_ms, limit)
-        return int(requeued), int(failed), int(canceled)
+    async def reap(
+        self, q: QueueKeys, now_ms: int | None, limit: int
+    ) -> tuple[int, int, int, list[tuple[str, str, str]]]:
+        """Counts requeued, failed and canceled, then (id, task, new status) of each reaped job."""
+        requeued, failed, canceled, *reaped = await self._run("reap", q, now_ms, limit)
+        jobs = [(str(reaped[i]), str(reaped[i + 1]), str(reaped[i + 2])) for i in range(0, len(reaped), 3)]
+        return int(requeued), int(failed), int(canceled), jobs
 
     async def promote(self, q: QueueKeys, now_ms: int | None, limit: int) -> int:
         return int(await self._run("promote", q, now_ms, limit))

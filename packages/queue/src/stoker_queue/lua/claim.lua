@@ -6,7 +6,7 @@
 -- ARGV[4]      worker id
 -- Returns {paused (0/1), next scheduled due ms (-1: none), then per claimed job:
 --          id, lease token, envelope JSON, error attempts, crash attempts, evicted attempts,
---          created ms, enqueued ms, started ms}.
+--          created ms, enqueued ms, started ms, traceparent of the previous attempt ('' if none)}.
 -- Invariant: a job leaves its waiting list and enters running + leases in the same step, so two
 -- claimers can never both hold it. The blocking wait happens outside, on the wake list.
 local now = clock(ARGV[1])
@@ -55,6 +55,7 @@ for _, priority in ipairs(PRIORITY_ORDER) do
         out[#out + 1] = st.created_at
         out[#out + 1] = st.enqueued_at or st.created_at
         out[#out + 1] = now
+        out[#out + 1] = st.last_attempt_trace or ''
       end
     end
   end
