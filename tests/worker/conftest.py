@@ -10,6 +10,7 @@ import pytest
 
 from stoker_queue import Broker, Job, JobStatus, Reader, RedisSettings
 from stoker_worker import WorkerSettings, load_tasks
+from stoker_worker.factory import build_worker
 from stoker_worker.runtime import Worker
 
 TASKS = ["tests.worker.sample_tasks", "stoker_worker.tasks.echo"]
@@ -37,7 +38,7 @@ async def start_worker(broker: Broker, newest_redis_url: str) -> AsyncIterator[S
             "redis": RedisSettings(redis_url=newest_redis_url),
         }
         settings = WorkerSettings(**(values | overrides))
-        worker = Worker(broker, settings, load_tasks(settings.tasks))
+        worker = build_worker(broker, settings, load_tasks(settings.tasks))
         run = asyncio.create_task(worker.run())
         running.append((worker, run))
         return worker, run

@@ -148,7 +148,7 @@ async def test_a_timeout_fails_the_job_and_the_worker_goes_on(broker: Broker, st
 async def test_a_hung_handler_hands_back_the_other_jobs_and_exits_non_zero(
     broker: Broker, start_worker: StartWorker
 ) -> None:
-    from stoker_worker.runtime import EXIT_HUNG
+    from stoker_worker.lifecycle import EXIT_HUNG
     from tests.worker import sample_tasks
 
     producer, reader = Producer(broker), Reader(broker)

@@ -10,9 +10,12 @@ import sys
 import threading
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from stoker_queue import Broker
-from stoker_worker.runtime import Worker
+from stoker_queue.logs import LogSettings, configure_logging, settings_errors
+from stoker_queue.tracing import TracingConfigError, setup_tracing
+from stoker_worker.factory import build_worker
 from stoker_worker.settings import WorkerSettings
 from stoker_worker.task import load_tasks
 
@@ -29,16 +32,33 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def _serve(settings: WorkerSettings) -> int:
     tasks = load_tasks(settings.tasks)
+    try:
+        tracing = setup_tracing("stoker-worker")
+    except TracingConfigError as exc:
+        print(f"stoker-worker: invalid settings: {exc}", file=sys.stderr)
+        return 2
     broker = Broker.from_settings(settings.redis)
     try:
-        return await Worker(broker, settings, tasks).run()
+        return await build_worker(broker, settings, tasks, tracing=tracing is not None).run()
     finally:
         await broker.close()
+        if tracing is not None:
+            tracing.shutdown()
+
+
+def _invalid(exc: ValidationError, settings_cls: type[BaseSettings]) -> int:
+    # One line per field, never the value given: it may hold a Redis password or the webhook secret.
+    for line in settings_errors(exc, settings_cls):
+        print(f"stoker-worker: invalid settings: {line}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = _parse_args(argv)
+    try:
+        configure_logging(LogSettings(), service="stoker-worker")
+    except ValidationError as exc:
+        return _invalid(exc, LogSettings)
     overrides = {
         k: v
         for k, v in {"tasks": args.tasks, "queues": args.queues, "concurrency": args.concurrency}.items()
@@ -47,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = WorkerSettings(**overrides)
     except ValidationError as exc:
-        print(f"stoker-worker: invalid settings:\n{exc}", file=sys.stderr)
-        return 2
+        return _invalid(exc, WorkerSettings)
     try:
         code = asyncio.run(_serve(settings))
     except (ImportError, ValueError, TypeError) as exc:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import traceback
@@ -21,9 +22,9 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from stoker_queue import AttemptCause, Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
+from stoker_queue import Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
 from stoker_worker.context import JobCancelled, JobContext
-from stoker_worker.metrics import WorkerMetrics
+from stoker_worker.observe import JobObserver
 from stoker_worker.task import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -48,27 +49,23 @@ class Item:
     started: float = field(default_factory=time.monotonic)
 
 
-FinishedHook = Callable[[ClaimedJob, JobStatus], None]
-
-
 class JobRunner:
-    """Runs a task's handler over items and settles every job."""
+    """Runs a task's handler over items and settles every job, telling ``observer`` each outcome."""
 
     def __init__(
         self,
         consumer: Consumer,
         limiter: RateLimiter,
-        metrics: WorkerMetrics,
+        observer: JobObserver,
         backoff: Backoff,
         threads: ThreadPoolExecutor,
         *,
         hung_grace_s: float,
         on_hung: Callable[[str], None],
-        on_finished: FinishedHook,
     ) -> None:
-        self._consumer, self._limiter, self._metrics = consumer, limiter, metrics
+        self._consumer, self._limiter, self._observer = consumer, limiter, observer
         self._backoff, self._threads = backoff, threads
-        self._hung_grace_s, self._on_hung, self._on_finished = hung_grace_s, on_hung, on_finished
+        self._hung_grace_s, self._on_hung = hung_grace_s, on_hung
 
     async def run(self, spec: TaskSpec, items: list[Item]) -> None:
         ready = [item for item in items if await self._prepare(spec, item)]
@@ -102,11 +99,11 @@ class JobRunner:
 
     async def _call(self, spec: TaskSpec, items: list[Item]) -> None:
         timeout = max((i.job.envelope.timeout_s or spec.options.timeout_s or 0) for i in items) or None
-        self._metrics.batch_size.labels(spec.name).observe(len(items))
         for item in items:
             item.started = time.monotonic()
         try:
-            outputs = await self._invoke(spec, items, timeout)
+            with self._observer.running(spec.name, [i.job for i in items]):
+                outputs = await self._invoke(spec, items, timeout)
         except JobCancelled:
             # The cancelled jobs end; in a batch, the others run again on their own.
             for item in items:
@@ -147,7 +144,8 @@ class JobRunner:
             except TimeoutError:
                 raise HandlerTimeout from None
         else:
-            running = self._threads.submit(spec.invoke, values, contexts)
+            # The thread runs in this context: the job's span and log fields reach the handler.
+            running = self._threads.submit(contextvars.copy_context().run, spec.invoke, values, contexts)
             try:
                 result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(running)), limit_s)
             except TimeoutError:
@@ -180,15 +178,15 @@ class JobRunner:
     async def _fail(
         self, spec: TaskSpec, item: Item, code: str, message: str, details: JsonValue, *, retry: bool
     ) -> None:
+        trace = self._observer.attempt_trace(item.job)
         try:
             status = await self._consumer.fail(
-                item.job, code=code, message=message, details=details, retry=retry, backoff=self._backoff
+                item.job, code=code, message=message, details=details, retry=retry, backoff=self._backoff, trace=trace
             )
         except LeaseLost:
             log.warning("job %s: failed after its lease was lost", item.job.id)
             return
-        self._metrics.attempts.labels(item.job.envelope.queue, spec.name, AttemptCause.ERROR).inc()
-        log.info("job %s: %s (%s), now %s", item.job.id, code, message[:200], status.value)
+        self._observer.attempt_failed(item.job, code, message, status)
         if status in (JobStatus.FAILED, JobStatus.CANCELED):
             self._record_end(spec, item, status)
 
@@ -200,10 +198,4 @@ class JobRunner:
         self._record_end(spec, item, JobStatus.CANCELED)
 
     def _record_end(self, spec: TaskSpec, item: Item, status: JobStatus) -> None:
-        job, queue = item.job, item.job.envelope.queue
-        run_s = time.monotonic() - item.started
-        self._metrics.jobs_finished.labels(queue, spec.name, status.value).inc()
-        self._metrics.run_seconds.labels(queue, spec.name).observe(run_s)
-        e2e_s = max(0.0, (job.started_at_ms - job.created_at_ms) / 1000) + run_s
-        self._metrics.e2e_seconds.labels(queue, spec.name, status.value).observe(e2e_s)
-        self._on_finished(job, status)
+        self._observer.finished(item.job, status, time.monotonic() - item.started)

@@ -1,8 +1,16 @@
-"""The worker's collectors, named as the metric contract says; one registry per worker."""
+"""The worker's collectors, named as the metric contract says (one registry per worker), and the
+observer that keeps them."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from stoker_queue import AttemptCause, ClaimedJob, CrashedJob, JobStatus
+from stoker_worker.device import DeviceInfo
+from stoker_worker.observe import JobObserver
 
 # Jobs run from milliseconds (echo) to hours (video): buckets reach 4 h, not the client's 10 s.
 DURATION_BUCKETS = (
@@ -66,3 +74,66 @@ class WorkerMetrics:
         self.gpu_memory_used = Gauge(
             "stoker_gpu_memory_used_bytes", "GPU memory allocated by this worker.", ["device"], registry=r
         )
+        self.setup_seconds = Gauge(
+            "stoker_worker_setup_seconds",
+            "How long the last setup() (model load) of a task took.",
+            ["task"],
+            registry=r,
+        )
+        self.webhook_deliveries = Counter(
+            "stoker_webhook_deliveries_total", "Webhook delivery attempts, by outcome.", ["outcome"], registry=r
+        )
+
+
+class MetricsObserver(JobObserver):
+    """Counts every transition into ``metrics``."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.metrics = metrics
+
+    def claimed(self, job: ClaimedJob) -> None:
+        env = job.envelope
+        self.metrics.busy_slots.labels(env.queue).inc()
+        self.metrics.wait_seconds.labels(env.queue, env.task).observe(job.wait_s)
+
+    @contextlib.contextmanager
+    def running(self, task: str, jobs: Sequence[ClaimedJob]) -> Iterator[None]:
+        self.metrics.batch_size.labels(task).observe(len(jobs))
+        yield
+
+    def attempt_failed(self, job: ClaimedJob, code: str, message: str, status: JobStatus) -> None:
+        self._attempt(job.envelope.queue, job.envelope.task, AttemptCause.ERROR)
+
+    def finished(self, job: ClaimedJob, outcome: JobStatus, run_s: float) -> None:
+        queue, task = job.envelope.queue, job.envelope.task
+        self.metrics.jobs_finished.labels(queue, task, outcome.value).inc()
+        self.metrics.run_seconds.labels(queue, task).observe(run_s)
+        e2e_s = max(0.0, (job.started_at_ms - job.created_at_ms) / 1000) + run_s
+        self.metrics.e2e_seconds.labels(queue, task, outcome.value).observe(e2e_s)
+
+    def evicted(self, job: ClaimedJob) -> None:
+        self._attempt(job.envelope.queue, job.envelope.task, AttemptCause.EVICTED)
+
+    def released(self, job: ClaimedJob) -> None:
+        self.metrics.busy_slots.labels(job.envelope.queue).dec()
+
+    def crashed(self, queue: str, jobs: Sequence[CrashedJob]) -> None:
+        for job in jobs:
+            self._attempt(queue, job.task, AttemptCause.CRASH)
+            if job.status is not JobStatus.QUEUED:  # a poison job, or one whose cancel was pending, ends here
+                self.metrics.jobs_finished.labels(queue, job.task, job.status.value).inc()
+
+    def setup_done(self, task: str, seconds: float) -> None:
+        self.metrics.setup_seconds.labels(task).set(seconds)
+
+    def heartbeat(self, queues: Sequence[str], slots: int, device: DeviceInfo) -> None:
+        for queue in queues:
+            self.metrics.slots.labels(queue).set(slots)
+        if device.gpu_memory_used_bytes is not None:
+            self.metrics.gpu_memory_used.labels(device.device).set(device.gpu_memory_used_bytes)
+
+    def webhook(self, outcome: str) -> None:
+        self.metrics.webhook_deliveries.labels(outcome).inc()
+
+    def _attempt(self, queue: str, task: str, cause: AttemptCause) -> None:
+        self.metrics.attempts.labels(queue, task, cause.value).inc()

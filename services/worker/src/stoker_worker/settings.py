@@ -6,7 +6,7 @@ import os
 import socket
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stoker_queue import RedisSettings, is_valid_queue_name
@@ -42,9 +42,11 @@ class WorkerSettings(BaseSettings):
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
         health_host / health_port: the side server for /healthz, /readyz and /metrics (port 0: any free).
+        pod_name / pod_namespace / node_name: where the worker runs, from the downward API
+            (``POD_NAME``, ``POD_NAMESPACE``, ``NODE_NAME``, or the same names with the ``WORKER_`` prefix).
     """
 
-    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True, populate_by_name=True)
 
     worker_id: str = Field(default_factory=_default_worker_id, min_length=1)
     queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["default"], min_length=1)
@@ -68,6 +70,11 @@ class WorkerSettings(BaseSettings):
     hung_grace_s: float = Field(default=30.0, ge=0)
     health_host: str = "0.0.0.0"
     health_port: int = Field(default=8081, ge=0, le=65535)
+    pod_name: str | None = Field(default=None, validation_alias=AliasChoices("WORKER_POD_NAME", "POD_NAME"))
+    pod_namespace: str | None = Field(
+        default=None, validation_alias=AliasChoices("WORKER_POD_NAMESPACE", "POD_NAMESPACE")
+    )
+    node_name: str | None = Field(default=None, validation_alias=AliasChoices("WORKER_NODE_NAME", "NODE_NAME"))
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
     _split_commas = field_validator("queues", "tasks", mode="before")(split_commas)

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -83,6 +84,7 @@ class WebhookSender:
         reader: to attach a succeeded job's output.
         secret: the HMAC key shared with receivers; None sends unsigned (and says so once).
         allow_private: permit internal destinations (development, in-cluster receivers).
+        on_outcome: told ``delivered``, ``failed`` or ``refused`` after each delivery attempt.
     """
 
     def __init__(
@@ -95,8 +97,10 @@ class WebhookSender:
         timeout_s: float = 10.0,
         max_attempts: int = 8,
         backoff: Backoff | None = None,
+        on_outcome: Callable[[str], None] = lambda _: None,
     ) -> None:
         self._outbox, self._reader = outbox, reader
+        self._on_outcome = on_outcome
         self._secret, self._allow_private = secret, allow_private
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff(base_s=2, cap_s=600)
@@ -123,12 +127,14 @@ class WebhookSender:
                 hook.url, content=body, headers=self._headers(job, body, pending.attempt)
             )
             if response.is_success:
+                self._on_outcome("delivered")
                 await self._outbox.done(job.id)
                 return
             reason = f"HTTP {response.status_code}"
             permanent = response.status_code in PERMANENT_FAILURES
         except WebhookRefused as exc:
             log.warning("webhook of job %s refused: %s", job.id, exc)
+            self._on_outcome("refused")
             await self._outbox.done(job.id)
             return
         except httpx.HTTPError as exc:
@@ -136,6 +142,7 @@ class WebhookSender:
         except QueueUnavailable as exc:
             log.warning("webhook of job %s: redis unreachable (%s); the outbox keeps it", job.id, exc)
             return
+        self._on_outcome("failed")
         await self._failed(job, pending.attempt, reason, permanent)
 
     async def _failed(self, job: Job, attempt: int, reason: str, permanent: bool) -> None:
