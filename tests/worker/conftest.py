@@ -37,8 +37,9 @@ async def start_worker(broker: Broker, newest_redis_url: str) -> AsyncIterator[S
             "health_port": 0,
             "redis": RedisSettings(redis_url=newest_redis_url),
         }
+        observers = overrides.pop("observers", ())
         settings = WorkerSettings(**(values | overrides))
-        worker = build_worker(broker, settings, load_tasks(settings.tasks))
+        worker = build_worker(broker, settings, load_tasks(settings.tasks), observers=observers)
         run = asyncio.create_task(worker.run())
         running.append((worker, run))
         return worker, run

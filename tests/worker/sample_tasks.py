@@ -106,3 +106,11 @@ def oom_prone(values: list[int]) -> list[int]:
     if len(values) > 1:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
     return [v + 1 for v in values]
+
+
+@task(name="traced", queue="traced")
+def traced(_: None) -> str:
+    """The trace id its handler thread sees: the job's own, when the worker traces."""
+    from opentelemetry import trace
+
+    return format(trace.get_current_span().get_span_context().trace_id, "032x")
