@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from typing import Any, Literal, TextIO
 
 from opentelemetry import trace
-from pydantic import ValidationError, field_validator
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 JOB_FIELDS: tuple[str, ...] = ("job_id", "queue", "task", "trace_id")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-FORMATS = ("text", "json")
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_FORMATS = ("text", "json")
 
 _job: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("stoker_job", default=None)
 # https://www.w3.org/TR/trace-context/#traceparent-header-field-values
@@ -37,6 +37,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
     "color_message",
 }
 _OURS = frozenset({"time", "level", "logger", "message", "service", "span_id", "exception", "stack", *JOB_FIELDS})
+_NOT_EXTRA = _RECORD_ATTRS | _OURS
 
 
 class LogSettings(BaseSettings):
@@ -55,14 +56,14 @@ class LogSettings(BaseSettings):
     @field_validator("level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> str:
-        if isinstance(value, str) and value.strip().upper() in LEVELS:
+        if isinstance(value, str) and value.strip().upper() in _LEVELS:
             return value.strip().upper()
-        raise ValueError(f"must be one of {', '.join(LEVELS)}")
+        raise ValueError(f"must be one of {', '.join(_LEVELS)}")
 
     @field_validator("format", mode="before")
     @classmethod
     def _known_format(cls, value: object) -> str:
-        if isinstance(value, str) and value.strip().lower() in FORMATS:
+        if isinstance(value, str) and value.strip().lower() in _FORMATS:
             return value.strip().lower()
         raise ValueError("must be 'text' or 'json'")
 
@@ -133,36 +134,6 @@ def trace_id_from_traceparent(traceparent: str | None) -> str | None:
     return trace_id
 
 
-def settings_errors(exc: ValidationError, settings_cls: type[BaseSettings]) -> list[str]:
-    """One line per invalid setting: its environment variable and what is wrong, never the value given.
-
-    Pydantic's own message shows ``input_value=...``, which may be a password or an API key.
-
-    Args:
-        exc: what building ``settings_cls``, or a settings class it embeds, raised.
-        settings_cls: the class that was built, for the environment prefix of the fields.
-    """
-    prefix = _env_prefix(settings_cls, exc.title)
-    lines = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        message = error["msg"].removeprefix("Value error, ")
-        loc = [str(part) for part in error["loc"]]
-        if not loc:
-            lines.append(message)
-            continue
-        name = (prefix + loc[0]).upper() if prefix is not None else loc[0]
-        lines.append(f"{'.'.join([name, *loc[1:]])}: {message}")
-    return lines
-
-
-def _env_prefix(settings_cls: type[BaseSettings], title: str) -> str | None:
-    embedded = [f.annotation for f in settings_cls.model_fields.values()]
-    for cls in [settings_cls, *embedded]:
-        if isinstance(cls, type) and issubclass(cls, BaseSettings) and cls.__name__ == title:
-            return str(cls.model_config.get("env_prefix", ""))
-    return None
-
-
 class _Handler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs, told apart from others so a second call replaces it."""
 
@@ -183,6 +154,10 @@ def _safe_str(value: object) -> str:
         return str(value)
     except Exception:
         return f"<unprintable {type(value).__name__}>"
+
+
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(default=_safe_str, allow_nan=False, ensure_ascii=False)
 
 
 def _job_fields_of(record: logging.LogRecord) -> dict[str, str]:
@@ -229,12 +204,12 @@ class _JsonFormatter(logging.Formatter):
             "service": self._service,
             **_job_fields_of(record),
         }
-        extras = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and k not in _OURS}
+        extras = {k: v for k, v in record.__dict__.items() if k not in _NOT_EXTRA}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         try:
-            return json.dumps({**line, **extras}, default=_safe_str, allow_nan=False, ensure_ascii=False)
+            return _ENCODER.encode({**line, **extras})
         except (TypeError, ValueError, RecursionError):  # odd keys, cycles, NaN: stringify the extras
             return json.dumps({**line, **{k: _safe_str(v) for k, v in extras.items()}}, ensure_ascii=False)

@@ -1,8 +1,8 @@
-"""Redis connection settings shared by both services: one ``REDIS_URL``, parsed once."""
+"""Settings shared by both services: Redis (one ``REDIS_URL``, parsed once), and how a bad setting is told."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,3 +28,33 @@ def split_commas(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def settings_errors(exc: ValidationError, settings_cls: type[BaseSettings]) -> list[str]:
+    """One line per invalid setting: its environment variable and what is wrong, never the value given.
+
+    Pydantic's own message shows ``input_value=...``, which may be a password or an API key.
+
+    Args:
+        exc: what building ``settings_cls``, or a settings class it embeds, raised.
+        settings_cls: the class that was built, for the environment prefix of the fields.
+    """
+    prefix = _env_prefix(settings_cls, exc.title)
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        message = error["msg"].removeprefix("Value error, ")
+        loc = [str(part) for part in error["loc"]]
+        if not loc:
+            lines.append(message)
+            continue
+        name = (prefix + loc[0]).upper() if prefix is not None else loc[0]
+        lines.append(f"{'.'.join([name, *loc[1:]])}: {message}")
+    return lines
+
+
+def _env_prefix(settings_cls: type[BaseSettings], title: str) -> str | None:
+    embedded = [f.annotation for f in settings_cls.model_fields.values()]
+    for cls in [settings_cls, *embedded]:
+        if isinstance(cls, type) and issubclass(cls, BaseSettings) and cls.__name__ == title:
+            return str(cls.model_config.get("env_prefix", ""))
+    return None

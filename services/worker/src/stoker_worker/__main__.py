@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from stoker_queue import Broker
-from stoker_queue.logs import LogSettings, configure_logging, settings_errors
+from stoker_queue.logs import LogSettings, configure_logging
+from stoker_queue.settings import settings_errors
 from stoker_queue.tracing import TracingConfigError, setup_tracing
 from stoker_worker.factory import build_worker
 from stoker_worker.settings import WorkerSettings
