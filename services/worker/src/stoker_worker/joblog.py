@@ -48,8 +48,10 @@ class LogObserver(JobObserver):
         )
 
     def finished(self, job: ClaimedJob, outcome: JobStatus, run_s: float) -> None:
-        if log.isEnabledFor(logging.INFO):
-            log.info("job %s in %.3fs", outcome.value, run_s, extra=_fields(job))
+        # A success is the common case: a line each at thousands of jobs a second is noise, so DEBUG.
+        level = logging.DEBUG if outcome is JobStatus.SUCCEEDED else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "job %s in %.3fs", outcome.value, run_s, extra=_fields(job))
 
     def evicted(self, job: ClaimedJob) -> None:
         log.info("job handed back unfinished", extra=_fields(job))
