@@ -9,9 +9,10 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 # This machine's pip config lists local indexes that most packages are not in; say so once, not per package.
 QUIET_PIP := sed -u '/is ignored: it is neither a file nor a directory/d'
 STAMP := $(VENV)/.installed
+PROM_STAMP := .tools/bin/promtool
 PYTEST_ARGS ?=
 
-.PHONY: all help install run test lint fmt typecheck pytest bench clean
+.PHONY: all help install run test lint fmt typecheck pytest dashboards bench clean
 
 all: test ## Lint, type-check and run the whole suite
 
@@ -42,10 +43,17 @@ fmt: install ## Apply ruff's fixes and formatting
 typecheck: install ## mypy --strict over the packages
 	$(VENV)/bin/mypy
 
-pytest: install ## The test suite alone
+# The monitoring tests run promtool and a real Prometheus server.
+$(PROM_STAMP): scripts/install-prometheus.sh
+	scripts/install-prometheus.sh
+
+pytest: install $(PROM_STAMP) ## The test suite alone
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## Install, lint, type-check and run the whole suite
+
+dashboards: install ## Regenerate monitoring/dashboards/*.json
+	$(PY) -m monitoring.dashboards
 
 bench: install ## Benchmarks, printed as a table
 	$(PY) benchmarks/queue_bench.py

@@ -1,0 +1,1 @@
+"""Stoker's monitoring: Grafana dashboards generated from Python and Prometheus rules with their tests."""

@@ -1,0 +1,1 @@
+"""One module per dashboard; each ``render()`` returns the dashboard's JSON text."""

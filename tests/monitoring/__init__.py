@@ -1,0 +1,1 @@
+"""Dashboards and alert rules, checked with promtool and against a real Prometheus."""
