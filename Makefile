@@ -57,6 +57,7 @@ dashboards: install ## Regenerate monitoring/dashboards/*.json
 
 bench: install ## Benchmarks, printed as a table
 	$(PY) benchmarks/queue_bench.py
+	$(PY) benchmarks/api_bench.py
 	$(PY) benchmarks/embed_bench.py
 
 clean: ## Remove the virtualenv and caches

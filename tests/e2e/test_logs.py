@@ -174,3 +174,16 @@ def test_help_exits_0(service: str) -> None:
     done = _run(service, {"LOG_FORMAT": "xml"}, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: {service}")
+
+
+@pytest.mark.parametrize("service", MODULES)
+def test_an_exporter_that_is_not_installed_is_one_line_and_exit_2(service: str) -> None:
+    env = {
+        "API_API_KEYS": API_KEY,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    }
+    done = _run(service, env)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"{service}: invalid settings: ") and "grpc" in line

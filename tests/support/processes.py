@@ -50,12 +50,18 @@ class Service:
 API_KEY = "e2e-key-0123456789abcdef"
 
 
-def start_api(redis_url: str, tmp: Path) -> tuple[Service, str]:
-    """The API under uvicorn, accepting ``API_KEY``."""
+def start_api(redis_url: str, tmp: Path, *, env: dict[str, str] | None = None) -> tuple[Service, str]:
+    """The API under uvicorn, accepting ``API_KEY``; ``env`` adds variables (``OTEL_*``, say)."""
     port = free_port()
     api = Service(
         [sys.executable, "-m", "stoker_api"],
-        {"REDIS_URL": redis_url, "API_PORT": str(port), "API_HOST": "127.0.0.1", "API_API_KEYS": API_KEY},
+        {
+            "REDIS_URL": redis_url,
+            "API_PORT": str(port),
+            "API_HOST": "127.0.0.1",
+            "API_API_KEYS": API_KEY,
+            **(env or {}),
+        },
         tmp / "api.log",
     )
     base = f"http://127.0.0.1:{port}"
@@ -84,7 +90,10 @@ def wait_for_task(base: str, task: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def start_worker(redis_url: str, tmp: Path, name: str = "worker", **settings: str) -> Service:
-    env = {"REDIS_URL": redis_url, "WORKER_WORKER_ID": name, "WORKER_HEALTH_PORT": "0"}
-    env |= {f"WORKER_{k.upper()}": v for k, v in settings.items()}
-    return Service([sys.executable, "-m", "stoker_worker"], env, tmp / f"{name}.log")
+def start_worker(
+    redis_url: str, tmp: Path, name: str = "worker", *, env: dict[str, str] | None = None, **settings: str
+) -> Service:
+    """A worker process; ``settings`` become ``WORKER_*`` variables, ``env`` adds others as they are."""
+    full = {"REDIS_URL": redis_url, "WORKER_WORKER_ID": name, "WORKER_HEALTH_PORT": "0", **(env or {})}
+    full |= {f"WORKER_{k.upper()}": v for k, v in settings.items()}
+    return Service([sys.executable, "-m", "stoker_worker"], full, tmp / f"{name}.log")

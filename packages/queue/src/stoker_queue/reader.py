@@ -1,16 +1,20 @@
-"""Reads: one job, its result, listings newest first, queue counts."""
+"""Reads: one job, its result, listings newest first, queue counts, the snapshot metrics read."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from typing import Any
 
 from pydantic import JsonValue
+from redis.exceptions import NoScriptError
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.errors import InvalidQueueName, JobNotFound, ResultExpired, ResultNotReady
 from stoker_queue.ids import SEPARATOR, queue_of
-from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
-from stoker_queue.records import Job, QueueStats
+from stoker_queue.keys import QUEUES_KEY, WORKERS_KEY, QueueKeys, is_valid_queue_name, worker_key
+from stoker_queue.records import Job, QueuesSnapshot, QueueStats
+from stoker_queue.registry import WorkerInfo
 from stoker_queue.status import JobStatus, Priority
 
 # Most jobs one listing page reads while filtering by task.
@@ -158,15 +162,82 @@ class Reader:
         """Counts read in one atomic step, so they add up."""
         if not is_valid_queue_name(queue):
             raise InvalidQueueName(queue)
-        now, high, normal, low, scheduled, running, dead, paused, oldest = await self._broker.scripts.stats(
-            QueueKeys(queue), self._broker.now_ms()
+        return _stats_of(queue, await self._broker.scripts.stats(QueueKeys(queue), self._broker.now_ms()))
+
+    @translate_errors
+    async def snapshot(self, known_queues: Collection[str], *, known_workers: Collection[str] = ()) -> QueuesSnapshot:
+        """Every queue's counts and the live workers of each, as a metrics scrape reads them.
+
+        One pipelined round trip reads the queue set, the stats of every queue in ``known_queues``, the
+        worker registry and the records of ``known_workers``. A queue or a worker that is not known yet
+        costs one more round trip, so pass back what the previous snapshot found (its ``stats`` keys and
+        ``worker_ids``); in the steady state a snapshot is one round trip. Each queue's counts are atomic;
+        expired workers stay in the registry until ``Registry.list_workers`` prunes them.
+
+        Args:
+            known_queues: queues whose stats the first round trip reads.
+            known_workers: worker ids whose records the first round trip reads.
+        """
+        queues = sorted({q for q in known_queues if is_valid_queue_name(q)})
+        workers = sorted(set(known_workers))
+        members, ids, stats, records = await self._snapshot_read(queues, workers, with_sets=True)
+        new_queues = sorted(q for q in members - stats.keys() if is_valid_queue_name(q))
+        new_workers = sorted(ids - records.keys())
+        if new_queues or new_workers:  # a queue or worker appeared since the last snapshot
+            _, _, more_stats, more_records = await self._snapshot_read(new_queues, new_workers, with_sets=False)
+            stats |= more_stats
+            records |= more_records
+        live = [WorkerInfo.model_validate_json(raw) for i in sorted(ids) if (raw := records.get(i)) is not None]
+        per_queue = {q: 0 for q in stats if q in members}
+        for worker in live:
+            for q in set(worker.queues):
+                per_queue[q] = per_queue.get(q, 0) + 1
+        return QueuesSnapshot(
+            stats={q: s for q, s in sorted(stats.items()) if q in members},
+            workers=dict(sorted(per_queue.items())),
+            worker_ids=frozenset(ids),
         )
-        return QueueStats(
-            queue=queue,
-            waiting={Priority.HIGH: high, Priority.NORMAL: normal, Priority.LOW: low},
-            scheduled=scheduled,
-            running=running,
-            dead=dead,
-            paused=bool(paused),
-            oldest_waiting_age_s=None if oldest < 0 else max(0.0, (now - oldest) / 1000),
-        )
+
+    async def _snapshot_read(
+        self, queues: list[str], workers: list[str], *, with_sets: bool
+    ) -> tuple[set[str], set[str], dict[str, QueueStats], dict[str, str | None]]:
+        """One round trip: the queue set and registry (``with_sets``), stats of ``queues``, records of ``workers``."""
+        try:
+            replies = await self._snapshot_pipeline(queues, workers, with_sets)
+        except NoScriptError:  # Redis restarted or flushed its scripts since the last read
+            await self._broker.scripts.load("stats")
+            replies = await self._snapshot_pipeline(queues, workers, with_sets)
+        members: set[str] = set()
+        ids: set[str] = set()
+        if with_sets:
+            members, ids = {str(m) for m in replies[0]}, {str(i) for i in replies[1]}
+            replies = replies[2:]
+        stats = {q: _stats_of(q, [int(v) for v in r]) for q, r in zip(queues, replies[: len(queues)], strict=True)}
+        records: dict[str, str | None] = dict(zip(workers, replies[len(queues)], strict=True)) if workers else {}
+        return members, ids, stats, records
+
+    async def _snapshot_pipeline(self, queues: list[str], workers: list[str], with_sets: bool) -> list[Any]:
+        now = self._broker.now_ms()
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            if with_sets:
+                pipe.smembers(QUEUES_KEY)
+                pipe.zrange(WORKERS_KEY, 0, -1)
+            for name in queues:
+                self._broker.scripts.stats_on(pipe, QueueKeys(name), now)
+            if workers:
+                pipe.mget([worker_key(w) for w in workers])
+            return list(await pipe.execute())
+
+
+def _stats_of(queue: str, values: list[int]) -> QueueStats:
+    """A queue's counts from the stats script's reply."""
+    now, high, normal, low, scheduled, running, dead, paused, oldest = values
+    return QueueStats(
+        queue=queue,
+        waiting={Priority.HIGH: high, Priority.NORMAL: normal, Priority.LOW: low},
+        scheduled=scheduled,
+        running=running,
+        dead=dead,
+        paused=bool(paused),
+        oldest_waiting_age_s=None if oldest < 0 else max(0.0, (now - oldest) / 1000),
+    )

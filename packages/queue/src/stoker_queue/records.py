@@ -168,3 +168,19 @@ class QueueStats(BaseModel):
     @property
     def waiting_total(self) -> int:
         return sum(self.waiting.values())
+
+
+@dataclass(frozen=True, slots=True)
+class QueuesSnapshot:
+    """Every queue's counts and the live workers serving each, read together (for metrics scrapes).
+
+    Args:
+        stats: queue name -> its counts, for every queue in the queue set.
+        workers: queue name -> live workers that serve it, for every queue in ``stats`` (0 if none)
+            and every other queue a live worker serves.
+        worker_ids: the registry's members, live or expired; pass them back as ``known_workers``.
+    """
+
+    stats: dict[str, QueueStats]
+    workers: dict[str, int]
+    worker_ids: frozenset[str]

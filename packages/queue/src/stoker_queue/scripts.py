@@ -187,6 +187,20 @@ class Scripts:
     async def stats(self, q: QueueKeys, now_ms: int | None) -> list[int]:
         return [int(v) for v in await self._run("stats", q, now_ms)]
 
+    def stats_on(self, pipe: Pipeline, q: QueueKeys, now_ms: int | None) -> None:
+        """Queue a stats call on ``pipe``; ``[int(v) for v in reply]`` reads it after ``execute``.
+
+        Queued as a bare EVALSHA: a script registered on a pipeline makes every ``execute`` send a
+        ``SCRIPT EXISTS`` first, a second round trip on each metrics scrape. If Redis lost the script
+        (restart, ``SCRIPT FLUSH``), ``execute`` raises ``NoScriptError``: ``load("stats")`` and run again.
+        """
+        pipe.evalsha(self._scripts["stats"].sha, CORE_KEY_COUNT, *core_keys(q), _now_arg(now_ms))
+
+    async def load(self, name: str) -> None:
+        """Load one script into Redis (after a ``NoScriptError`` from a bare EVALSHA)."""
+        script = self._scripts[name]
+        script.sha = await script.registered_client.script_load(script.script)
+
     async def ratelimit(
         self, key: str, now_ms: int | None, interval_ms: float, burst: int, cost: int
     ) -> tuple[bool, int]:

@@ -13,6 +13,7 @@ from stoker_api.main import create_app
 from stoker_api.settings import ApiSettings
 from stoker_queue.logs import LogSettings, configure_logging
 from stoker_queue.settings import settings_errors
+from stoker_queue.tracing import TracingConfigError
 
 PROG = "stoker-api"
 
@@ -48,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = ApiSettings()
     except ValidationError as exc:
         return _invalid(exc, ApiSettings)
+    try:
+        app = create_app(settings)
+    except TracingConfigError as exc:
+        print(f"{PROG}: invalid settings: {exc}", file=sys.stderr)
+        return 2
     # log_config=None: uvicorn's error and access records reach our root handler instead of its own.
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stoker_api.auth import Authenticator
 from stoker_api.catalog import TaskCatalog
 from stoker_api.metrics import ApiMetrics
+from stoker_api.queue_gauges import QueueGauges
 from stoker_api.settings import ApiSettings
+from stoker_api.telemetry import TracedProducer
 from stoker_queue import Broker, JobEvents, Producer, QueueAdmin, RateLimiter, Reader, Registry
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 
 @dataclass
@@ -26,22 +32,30 @@ class ApiContext:
     metrics: ApiMetrics
 
     @classmethod
-    def build(cls, settings: ApiSettings) -> ApiContext:
+    def build(cls, settings: ApiSettings, *, tracer: Tracer | None = None) -> ApiContext:
+        """The context for one app.
+
+        Args:
+            settings: the API's settings.
+            tracer: when tracing is on, submits go through a producer that opens a PRODUCER span per job.
+        """
         # The pool connects lazily: the app starts, and answers 503, while Redis is down.
         broker = Broker.from_settings(settings.queue_redis())
         registry = Registry(broker)
+        reader = Reader(broker)
+        producer = Producer(broker) if tracer is None else TracedProducer(broker, tracer)
         return cls(
             settings=settings,
             broker=broker,
-            producer=Producer(broker),
-            reader=Reader(broker),
+            producer=producer,
+            reader=reader,
             admin=QueueAdmin(broker),
             registry=registry,
             events=JobEvents(broker),
             catalog=TaskCatalog(registry, settings.catalog_ttl_s),
             limiter=RateLimiter(broker),
             auth=Authenticator(settings),
-            metrics=ApiMetrics(),
+            metrics=ApiMetrics(QueueGauges(reader, timeout_s=settings.redis_timeout_s)),
         )
 
     async def close(self) -> None:

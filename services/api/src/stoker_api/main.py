@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from stoker_api import telemetry
 from stoker_api.body_limit import BodyLimit
 from stoker_api.context import ApiContext
 from stoker_api.errors import install_error_handlers
 from stoker_api.routes import health, jobs, queues, tasks, workers
 from stoker_api.settings import ApiSettings
+from stoker_queue.tracing import tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,17 @@ Authenticate with `Authorization: Bearer <key>`. Every error is
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """Build the app. Settings are read here, once, never at import."""
+    """Build the app. Settings are read here, once, never at import.
+
+    Tracing is set up here too, when the standard ``OTEL_*`` variables ask for export.
+
+    Raises:
+        TracingConfigError: those variables ask for an exporter or protocol that is not installed.
+    """
     settings = settings or ApiSettings()
-    ctx = ApiContext.build(settings)
+    # With no OTEL_* variable set this check is all the tracing work: no tracing SDK is even imported.
+    tracing = telemetry.start_tracing() if tracing_enabled() else None
+    ctx = ApiContext.build(settings, tracer=tracing.tracer if tracing else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,6 +47,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await ctx.close()
+            if tracing is not None:
+                tracing.handle.shutdown()
 
     app = FastAPI(
         title="Stoker",
@@ -63,4 +75,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(jobs.build_router(settings))
     for module in (queues, workers, tasks, health):
         app.include_router(module.router)
+    if tracing is not None:
+        telemetry.instrument(app, ctx.broker)
     return app

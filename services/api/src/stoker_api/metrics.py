@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from stoker_api.queue_gauges import QueueGauges
+
 # Request latencies stay short, but ?wait= and event streams hold a request for up to minutes.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
 
 
 class ApiMetrics:
-    def __init__(self) -> None:
+    """Counters and histograms the routes update, plus the queue gauges read at scrape time.
+
+    Args:
+        queue_gauges: the collector of queue and worker gauges; omitted, only the API's own metrics.
+    """
+
+    def __init__(self, queue_gauges: QueueGauges | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.jobs_submitted = Counter(
             "stoker_jobs_submitted_total", "Jobs accepted by the API.", ["queue", "task"], registry=self.registry
@@ -21,3 +29,11 @@ class ApiMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.queue_gauges = queue_gauges
+        if queue_gauges is not None:
+            self.registry.register(queue_gauges)
+
+    async def refresh(self) -> None:
+        """Read what is collected at scrape time; call before ``generate_latest``."""
+        if self.queue_gauges is not None:
+            await self.queue_gauges.refresh()

@@ -40,4 +40,7 @@ async def readyz(ctx: Ctx) -> JSONResponse:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(ctx: Ctx) -> Response:
+    """The API's metrics and the queue gauges, read from Redis now; `stoker_redis_up` is 0 when Redis
+    did not answer in time, and the answer is still 200."""
+    await ctx.metrics.refresh()
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
