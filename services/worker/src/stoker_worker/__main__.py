@@ -8,11 +8,12 @@ import logging
 import os
 import sys
 import threading
+import time
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from stoker_queue import Broker
+from stoker_queue import Broker, QueueUnavailable, Registry
 from stoker_queue.logs import LogSettings, configure_logging
 from stoker_queue.settings import settings_errors
 from stoker_queue.tracing import TracingConfigError, setup_tracing
@@ -28,6 +29,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tasks", help="comma-separated modules with @task functions (env WORKER_TASKS)")
     parser.add_argument("--queues", help="comma-separated queues to claim from (env WORKER_QUEUES)")
     parser.add_argument("--concurrency", type=int, help="jobs at once (env WORKER_CONCURRENCY)")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        default=None,
+        help="claim until the queues are empty, then exit 0 (env WORKER_BURST)",
+    )
+    parser.add_argument("--max-jobs", type=int, help="claim at most N jobs, finish them, exit 0 (env WORKER_MAX_JOBS)")
+    parser.add_argument(
+        "--publish-catalog",
+        action="store_true",
+        help="publish the tasks' catalog (names, queues, schemas) to Redis and exit, so a pool scaled to zero "
+        "accepts jobs (the chart runs this at install and upgrade)",
+    )
     return parser.parse_args(argv)
 
 
@@ -47,6 +61,26 @@ async def _serve(settings: WorkerSettings) -> int:
             tracing.shutdown()
 
 
+async def _publish_catalog(settings: WorkerSettings, *, timeout_s: float = 60.0) -> int:
+    tasks = load_tasks(settings.tasks)
+    broker = Broker.from_settings(settings.redis)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                await Registry(broker).publish_tasks([spec.info() for spec in tasks.values()])
+            except QueueUnavailable as exc:
+                if time.monotonic() > deadline:
+                    print(f"stoker-worker: cannot publish the catalog: {exc}", file=sys.stderr)
+                    return 1
+                await asyncio.sleep(1)
+                continue
+            log.info("published the catalog of %s", sorted(tasks))
+            return 0
+    finally:
+        await broker.close()
+
+
 def _invalid(exc: ValidationError, settings_cls: type[BaseSettings]) -> int:
     # One line per field, never the value given: it may hold a Redis password or the webhook secret.
     for line in settings_errors(exc, settings_cls):
@@ -62,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         return _invalid(exc, LogSettings)
     overrides = {
         k: v
-        for k, v in {"tasks": args.tasks, "queues": args.queues, "concurrency": args.concurrency}.items()
+        for k, v in {
+            "tasks": args.tasks,
+            "queues": args.queues,
+            "concurrency": args.concurrency,
+            "burst": args.burst,
+            "max_jobs": args.max_jobs,
+        }.items()
         if v is not None
     }
     try:
@@ -70,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         return _invalid(exc, WorkerSettings)
     try:
-        code = asyncio.run(_serve(settings))
+        code = asyncio.run(_publish_catalog(settings) if args.publish_catalog else _serve(settings))
     except (ImportError, ValueError, TypeError) as exc:
         print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from stoker_queue import Consumer, LeaseLost, QueueUnavailable, Registry
-from stoker_worker.claiming import claim_loop
+from stoker_worker.claiming import JobBudget, claim_loop
 from stoker_worker.dispatch import Dispatcher
 from stoker_worker.health import HealthServer
 from stoker_worker.inflight import InFlight
@@ -102,6 +102,7 @@ class Worker:
         s, d = self.settings, self.dispatcher
         control = self.upkeep.loops()
         batchers = [asyncio.create_task(b.serve(), name=f"batch:{n}") for n, b in d.batchers.items()]
+        budget = JobBudget(s.max_jobs)
         claimers = [
             asyncio.create_task(
                 claim_loop(
@@ -111,6 +112,9 @@ class Worker:
                     dispatcher=d,
                     lifecycle=self.lifecycle,
                     block_s=s.claim_block_s,
+                    inflight=self.inflight,
+                    budget=budget,
+                    burst=s.burst,
                 ),
                 name=f"claim:{q}",
             )
@@ -119,13 +123,24 @@ class Worker:
         log.info(
             "worker %s serving %s on queues %s with %d slots", s.worker_id, sorted(self.tasks), s.queues, self.capacity
         )
+        finite = s.burst or s.max_jobs is not None
+        ending = asyncio.create_task(self._end_when_done(claimers), name="burst") if finite else None
         await self.lifecycle.stopping.wait()
+        if ending is not None:
+            ending.cancel()
         await asyncio.gather(*claimers)  # each returns within claim_block_s
         await self._drain(batchers)
         self.lifecycle.closing.set()
         await asyncio.gather(*control)
         with contextlib.suppress(QueueUnavailable):
             await self.registry.remove_worker(s.worker_id)
+
+    async def _end_when_done(self, claimers: list[asyncio.Task[None]]) -> None:
+        """Burst or job budget: once every claim loop ended, let held jobs finish, then stop."""
+        await asyncio.gather(*claimers)
+        await self.inflight.idle.wait()
+        log.info("worker %s: no more work to take (%d jobs done)", self.settings.worker_id, self.processed)
+        self.stop()
 
     async def _setup(self) -> bool:
         """Every class task's ``setup()`` (model loads), off the event loop; readiness waits for it."""

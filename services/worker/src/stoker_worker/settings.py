@@ -42,6 +42,8 @@ class WorkerSettings(BaseSettings):
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
         health_host / health_port: the side server for /healthz, /readyz and /metrics (port 0: any free).
+        burst: claim until the queues are empty, finish what was claimed, exit 0 (KEDA ScaledJob pools).
+        max_jobs: claim at most this many jobs, finish them, exit 0 (with or without ``burst``).
         pod_name / pod_namespace / node_name: where the worker runs, from the downward API
             (``POD_NAME``, ``POD_NAMESPACE``, ``NODE_NAME``, or the same names with the ``WORKER_`` prefix).
     """
@@ -70,6 +72,8 @@ class WorkerSettings(BaseSettings):
     hung_grace_s: float = Field(default=30.0, ge=0)
     health_host: str = "0.0.0.0"
     health_port: int = Field(default=8081, ge=0, le=65535)
+    burst: bool = False
+    max_jobs: int | None = Field(default=None, ge=1)
     pod_name: str | None = Field(default=None, validation_alias=AliasChoices("WORKER_POD_NAME", "POD_NAME"))
     pod_namespace: str | None = Field(
         default=None, validation_alias=AliasChoices("WORKER_POD_NAMESPACE", "POD_NAMESPACE")
