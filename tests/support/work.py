@@ -16,13 +16,15 @@ async def _claim(consumer: Consumer, queue: str) -> ClaimedJob:
     return job
 
 
-def _as_worker(redis_url: str, queue: str, settle: Callable[[Consumer, ClaimedJob], Awaitable[object]]) -> str:
-    """Claim one job of ``queue``, hand it to ``settle``; returns its id."""
+def _as_worker(
+    redis_url: str, queue: str, settle: Callable[[Consumer, ClaimedJob], Awaitable[object]], lease_s: float = 30.0
+) -> str:
+    """Claim one job of ``queue`` with a ``lease_s`` lease, hand it to ``settle``; returns its id."""
 
     async def run() -> str:
         broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
         try:
-            consumer = Consumer(broker, worker_id="test-worker")
+            consumer = Consumer(broker, worker_id="test-worker", lease_s=lease_s)
             job = await _claim(consumer, queue)
             await settle(consumer, job)
             return job.id
@@ -42,9 +44,9 @@ def fail_one(redis_url: str, queue: str = "default") -> str:
     return _as_worker(redis_url, queue, lambda c, job: c.fail(job, code="boom", message="it broke", retry=False))
 
 
-def claim_one(redis_url: str, queue: str = "default") -> str:
-    """Claim one job and leave it running."""
-    return _as_worker(redis_url, queue, lambda c, job: asyncio.sleep(0))
+def claim_one(redis_url: str, queue: str = "default", lease_s: float = 30.0) -> str:
+    """Claim one job and leave it running, as a worker that dies does: its lease runs out in ``lease_s``."""
+    return _as_worker(redis_url, queue, lambda c, job: asyncio.sleep(0), lease_s)
 
 
 def submit(redis_url: str, task: str, payload: JsonValue, **options: Any) -> str:

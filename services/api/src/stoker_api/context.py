@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +13,8 @@ from stoker_api.metrics import ApiMetrics
 from stoker_api.queue_gauges import QueueGauges
 from stoker_api.settings import ApiSettings
 from stoker_api.telemetry import TracedProducer
-from stoker_queue import Broker, JobEvents, Producer, QueueAdmin, RateLimiter, Reader, Registry
+from stoker_api.upkeep import QueueUpkeep
+from stoker_queue import Broker, JobEvents, Producer, QueueAdmin, RateLimiter, Reader, Reaper, Registry
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -30,6 +33,7 @@ class ApiContext:
     limiter: RateLimiter
     auth: Authenticator
     metrics: ApiMetrics
+    upkeep: QueueUpkeep
 
     @classmethod
     def build(cls, settings: ApiSettings, *, tracer: Tracer | None = None) -> ApiContext:
@@ -56,6 +60,11 @@ class ApiContext:
             limiter=RateLimiter(broker),
             auth=Authenticator(settings),
             metrics=ApiMetrics(QueueGauges(reader, timeout_s=settings.redis_timeout_s)),
+            upkeep=QueueUpkeep(
+                reader,
+                Reaper(broker, owner=f"api-{socket.gethostname()}-{os.getpid()}", interval_s=settings.reap_interval_s),
+                settings.reap_interval_s,
+            ),
         )
 
     async def close(self) -> None:

@@ -43,9 +43,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.upkeep.start()
         try:
             yield
         finally:
+            await ctx.upkeep.close()
             await ctx.close()
             if tracing is not None:
                 tracing.handle.shutdown()

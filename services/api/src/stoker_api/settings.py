@@ -32,6 +32,8 @@ class ApiSettings(BaseSettings):
         catalog_ttl_s: how long the task catalog is cached between reads of Redis.
         redis_timeout_s: how long a Redis call may take before the API answers 503.
         retry_after_s: the ``Retry-After`` sent with 503 while Redis is unreachable.
+        reap_interval_s: how often the API promotes due delayed jobs and returns expired leases (shared
+            with the workers through a lock), so queues move while their pools are scaled to zero.
         redis: the queue's Redis (``REDIS_URL`` and friends, unprefixed, shared with the worker).
     """
 
@@ -54,6 +56,7 @@ class ApiSettings(BaseSettings):
     catalog_ttl_s: float = Field(default=2.0, ge=0)
     redis_timeout_s: float = Field(default=1.0, gt=0)
     retry_after_s: int = Field(default=1, ge=1)
+    reap_interval_s: float = Field(default=5.0, gt=0)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
     _split_commas = field_validator("api_keys", "admin_keys", mode="before")(split_commas)
