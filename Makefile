@@ -10,14 +10,19 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 QUIET_PIP := sed -u '/is ignored: it is neither a file nor a directory/d'
 STAMP := $(VENV)/.installed
 PROM_STAMP := .tools/bin/promtool
+K8S_STAMP := .tools/bin/helm
+HELM := .tools/bin/helm
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHART := charts/stoker
 PYTEST_ARGS ?=
 
-.PHONY: all help install run test lint fmt typecheck pytest dashboards bench clean
+.PHONY: all help install run test lint fmt typecheck pytest dashboards bench clean kube-tools checkov-install chart-sync chart-lint chart-test checkov k8s images image-test
 
 all: test ## Lint, type-check and run the whole suite
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -47,18 +52,60 @@ typecheck: install ## mypy --strict over the packages
 $(PROM_STAMP): scripts/install-prometheus.sh
 	scripts/install-prometheus.sh
 
-pytest: install $(PROM_STAMP) ## The test suite alone
+# The chart tests run helm; k8s/ renders the chart with it (kubectl kustomize --enable-helm needs Helm 3).
+$(K8S_STAMP): scripts/install-k8s-tools.sh
+	scripts/install-k8s-tools.sh
+
+kube-tools: $(K8S_STAMP) ## helm and kubectl into .tools/bin
+
+# checkov lives in its own virtualenv: in .venv it would downgrade packages that torch needs.
+$(CHECKOV):
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q checkov==3.3.30 2>&1 | $(QUIET_PIP)
+
+checkov-install: $(CHECKOV) ## Create .venv-checkov with checkov (CI runs it; the checkov test skips without it)
+
+checkov: install $(CHECKOV) $(K8S_STAMP) ## checkov over the chart, with the skip list of tests/deploy/test_checkov.py
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/deploy/test_checkov.py
+
+# Helm reads only files inside the chart: the dashboards and rules are copied in, and a test fails on drift.
+chart-sync: ## Copy monitoring/dashboards and monitoring/rules into the chart's files/
+	rm -rf $(CHART)/files/dashboards $(CHART)/files/rules
+	mkdir -p $(CHART)/files/dashboards $(CHART)/files/rules
+	cp monitoring/dashboards/*.json $(CHART)/files/dashboards/
+	cp monitoring/rules/stoker.rules.yaml $(CHART)/files/rules/
+
+chart-lint: $(K8S_STAMP) ## helm lint --strict, with the defaults and with every ci/*-values.yaml
+	$(HELM) lint --strict $(CHART)
+	for f in $(CHART)/ci/*-values.yaml; do $(HELM) lint --strict --quiet $(CHART) -f "$$f" || exit 1; done
+
+chart-test: install $(K8S_STAMP) ## The chart's tests alone (tests/deploy)
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
+
+k8s: install $(K8S_STAMP) ## Regenerate k8s/base and k8s/overlays from the chart (tests/k8s fails on drift)
+	HELM=$(HELM) $(PY) scripts/render_k8s.py
+
+pytest: install $(PROM_STAMP) $(K8S_STAMP) ## The test suite alone
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## Install, lint, type-check and run the whole suite
 
 dashboards: install ## Regenerate monitoring/dashboards/*.json
 	$(PY) -m monitoring.dashboards
+	$(MAKE) --no-print-directory chart-sync
 
 bench: install ## Benchmarks, printed as a table
 	$(PY) benchmarks/queue_bench.py
 	$(PY) benchmarks/api_bench.py
 	$(PY) benchmarks/embed_bench.py
+
+# Container images with podman from a local base, no registry needed (scripts/images/; storage in build/containers).
+images: ## Build the API and worker images (localhost/stoker-{api,worker}:<commit> and :dev)
+	scripts/images/prepare.sh
+	scripts/images/build.sh
+
+image-test: install ## Run the images that `make images` built: lint, contents, jobs through both
+	source scripts/images/env.sh && STOKER_IMAGE_TESTS=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/images $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
