@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from stoker_api import ApiSettings, create_app
 from stoker_queue import Broker, RedisSettings, Registry, TaskInfo
+from tests.support.redis_server import RedisProcess, find_binaries
 
 USER_KEY = "user-key-0123456789abcdef"
 ADMIN_KEY = "admin-key-0123456789abcdef"
@@ -77,3 +78,15 @@ def error_of(response: object) -> dict[str, object]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     return body["error"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A Redis this test may stop, start and pause (an outage of its own)."""
+    binaries = find_binaries()
+    if not binaries:
+        pytest.skip("no redis-server binary")
+    proc = RedisProcess(binaries[max(binaries)])
+    proc.start()
+    yield proc
+    proc.close()

@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from tests.api.conftest import make_client, publish_catalog
-from tests.support.redis_server import RedisProcess, find_binaries
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A Redis this test may stop and start."""
-    binaries = find_binaries()
-    if not binaries:
-        pytest.skip("no redis-server binary")
-    proc = RedisProcess(binaries[max(binaries)])
-    proc.start()
-    yield proc
-    proc.close()
+from tests.support.redis_server import RedisProcess
 
 
 def test_healthz_and_readyz(redis_url: str) -> None:

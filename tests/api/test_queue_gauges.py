@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import redis
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,7 +17,7 @@ from redis.asyncio.connection import AbstractConnection
 
 from stoker_queue import Broker, RedisSettings, Registry, WorkerInfo
 from tests.api.conftest import ADMIN_KEY, make_client, publish_catalog
-from tests.support.redis_server import RedisProcess, find_binaries
+from tests.support.redis_server import RedisProcess
 from tests.support.work import claim_one, fail_one
 
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
@@ -160,18 +159,6 @@ def test_a_scrape_is_one_round_trip_in_the_steady_state(redis_url: str) -> None:
         with round_trips() as sent:
             scrape(client)
         assert len(sent) == 1, sent
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A Redis this test may stop, start and pause."""
-    binaries = find_binaries()
-    if not binaries:
-        pytest.skip("no redis-server binary")
-    proc = RedisProcess(binaries[max(binaries)])
-    proc.start()
-    yield proc
-    proc.close()
 
 
 def _queue_samples(samples: Samples) -> list[str]:
