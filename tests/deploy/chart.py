@@ -10,10 +10,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from tests.support.prometheus import TOOLS_BIN, find_tool
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "stoker"
@@ -25,19 +24,8 @@ NAMESPACE = "stoker"
 Doc = dict[str, Any]
 
 
-def require_binary(name: str, installer: str) -> str:
-    """A tool from ``.tools/bin`` or ``PATH``; skips the test where it is missing, but fails in CI."""
-    path = find_tool(name)
-    if path is None:
-        message = f"no {name} in {TOOLS_BIN} or on PATH (run {installer})"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def helm() -> str:
-    return require_binary("helm", "scripts/install-k8s-tools.sh")
+    return require_tool("helm", "scripts/install-k8s-tools.sh")
 
 
 def _flags(values: Sequence[Path | str], sets: Sequence[str]) -> list[str]:

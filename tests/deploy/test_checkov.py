@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.chart import CHART, ROOT, SCENARIO_IDS, SCENARIOS, helm, render, require_binary
-from tests.support.prometheus import TOOLS_BIN
+from tests.deploy.chart import CHART, ROOT, SCENARIO_IDS, SCENARIOS, helm, render
+from tests.support.tools import TOOLS_BIN, require_tool
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def _checkov() -> str:
     local = ROOT / ".venv-checkov" / "bin" / "checkov"
     if local.exists():
         return str(local)
-    return require_binary("checkov", "make checkov-install")
+    return require_tool("checkov", "make checkov-install")
 
 
 def _run(args: list[str]) -> list[dict[str, Any]]:

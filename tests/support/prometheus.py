@@ -6,7 +6,6 @@ The binaries come from ``scripts/install-prometheus.sh`` (into ``.tools/bin/``) 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -17,31 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support.redis_server import free_port
+from tests.support.tools import require_tool as _require
 
-TOOLS_BIN = Path(__file__).resolve().parents[2] / ".tools" / "bin"
 Series = dict[str, Any]  # one element of a query result: {"metric": {...}, "value": [ts, "v"]}
 
 
-def find_tool(name: str) -> str | None:
-    """``prometheus`` or ``promtool``: the repo's ``.tools/bin`` first, then ``PATH``."""
-    local = TOOLS_BIN / name
-    if os.access(local, os.X_OK):
-        return str(local)
-    return shutil.which(name)
-
-
 def require_tool(name: str) -> str:
-    """The tool's path; skips the test where it is missing, but fails in CI, which must install it."""
-    path = find_tool(name)
-    if path is None:
-        message = f"no {name} binary in {TOOLS_BIN} or on PATH (run scripts/install-prometheus.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    """``prometheus`` or ``promtool``, from ``scripts/install-prometheus.sh``."""
+    return _require(name, "scripts/install-prometheus.sh")
 
 
 class QueryError(RuntimeError):
