@@ -78,3 +78,19 @@ async def test_webhook_deliveries_by_outcome(broker: Broker, start_worker: Start
     deliveries = "stoker_webhook_deliveries_total"
     assert (value(opened, deliveries, outcome="failed"), value(opened, deliveries, outcome="delivered")) == (1, 1)
     assert value(strict, deliveries, outcome="refused") == 1  # loopback is internal: never called
+
+
+async def test_a_job_handed_back_on_stop_counts_as_evicted(broker: Broker, start_worker: StartWorker) -> None:
+    from prometheus_client import generate_latest
+
+    producer = Producer(broker)
+    worker, run = await start_worker(drain_s=0.2)
+    job = await producer.submit(JobRequest(task="sleep", input=2.0))
+    while not len(worker.inflight):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # in its handler
+    worker.stop()
+    assert await asyncio.wait_for(run, 10) == 0
+    text = generate_latest(worker.health.registry).decode()  # the side server is closed by now
+    assert 'stoker_attempts_total{cause="evicted",queue="default",task="sleep"} 1.0' in text
+    assert (await Reader(broker).get_job(job.id)).attempts.evicted == 1

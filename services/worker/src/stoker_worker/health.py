@@ -30,7 +30,7 @@ class HealthServer:
 
     def __init__(self, host: str, port: int, *, live: Check, ready: Check, registry: CollectorRegistry) -> None:
         self.host, self.port = host, port
-        self._live, self._ready, self._registry = live, ready, registry
+        self._live, self._ready, self.registry = live, ready, registry
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -66,7 +66,7 @@ class HealthServer:
         if method != "GET":
             return "405 Method Not Allowed", "application/json", b'{"status":"method not allowed"}'
         if path == "/metrics":
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self._registry)
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.registry)
         checks = {"/healthz": self._live, "/readyz": self._ready}
         if path not in checks:
             return "404 Not Found", "application/json", b'{"status":"not found"}'
