@@ -66,7 +66,18 @@ def helm_command(values: list[str]) -> list[str]:
 def render(helm: str, values: list[str]) -> list[Manifest]:
     cmd = helm_command(values)
     out = subprocess.run([helm, *cmd[1:]], cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    docs = [doc for doc in yaml.safe_load_all(out) if doc]
+    return [without_keda_replicas(doc, docs) for doc in docs]
+
+
+def without_keda_replicas(doc: Manifest, docs: list[Manifest]) -> Manifest:
+    """Drop ``replicas`` from a Deployment that a ScaledObject scales. Helm renders the live count on an
+    upgrade; ``kubectl apply -k`` cannot, and a fixed count would reset KEDA's at every apply."""
+    scaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "ScaledObject"}
+    if doc["kind"] == "Deployment" and doc["metadata"]["name"] in scaled:
+        doc = copy.deepcopy(doc)
+        doc["spec"].pop("replicas", None)
+    return doc
 
 
 def key(doc: Manifest) -> Key:

@@ -30,14 +30,14 @@ def test_an_install_generates_every_secret(tmp_path: Path) -> None:
         assert sorted(values) == sorted(keys)
         # Letters and digits only: safe in REDIS_URL and in an Authorization header; long enough for the API.
         assert all(re.fullmatch(r"[A-Za-z0-9]{40}", v) for v in values.values())
-    with FakeApiServer({}) as empty:  # another fresh install
+    with FakeApiServer([]) as empty:  # another fresh install
         again = render_upgrade(empty.kubeconfig(tmp_path), sets=["redis.enabled=true"])
     assert _decoded(one(docs, "Secret", "demo-stoker-auth")) != _decoded(one(again, "Secret", "demo-stoker-auth"))
 
 
 def test_an_upgrade_keeps_what_the_install_generated(tmp_path: Path) -> None:
     installed = {name: one(_install(tmp_path), "Secret", name) for name in GENERATED}
-    with FakeApiServer({NAMESPACE: installed}) as cluster:
+    with FakeApiServer(installed.values()) as cluster:
         upgraded = render_upgrade(cluster.kubeconfig(tmp_path), sets=["redis.enabled=true"])
     for name in GENERATED:
         assert one(upgraded, "Secret", name)["data"] == installed[name]["data"], name
@@ -46,7 +46,7 @@ def test_an_upgrade_keeps_what_the_install_generated(tmp_path: Path) -> None:
 
 def test_given_keys_replace_generated_ones(tmp_path: Path) -> None:
     installed = {"demo-stoker-auth": one(render(), "Secret", "demo-stoker-auth")}
-    with FakeApiServer({NAMESPACE: installed}) as cluster:
+    with FakeApiServer(installed.values()) as cluster:
         docs = render_upgrade(
             cluster.kubeconfig(tmp_path), sets=["auth.apiKeys={first-key-0123456789,second-key-0123456789}"]
         )

@@ -5,7 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.chart import SCENARIO_IDS, SCENARIOS, Doc, env_map, of_kind, one, pool_name, render, render_yaml
+from tests.deploy.chart import (
+    SCENARIO_IDS,
+    SCENARIOS,
+    Doc,
+    env_map,
+    of_kind,
+    one,
+    pool_name,
+    render,
+    render_upgrade,
+    render_yaml,
+)
+from tests.deploy.fake_apiserver import FakeApiServer
 
 
 def _scenario(name: str) -> Path:
@@ -20,7 +32,7 @@ def _pod(docs: list[Doc], pool: str) -> dict[str, Any]:
 def test_defaults_one_gpu_pool_scaled_from_zero() -> None:
     docs = render()
     deployment = one(docs, "Deployment", pool_name("default"))["spec"]
-    assert "replicas" not in deployment  # KEDA's HPA owns the count
+    assert deployment["replicas"] == 0  # a fresh pool sleeps until its first job, not at the default of 1
     assert deployment["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     assert deployment["progressDeadlineSeconds"] == 900
     pod = deployment["template"]["spec"]
@@ -143,3 +155,13 @@ def test_the_catalog_job_publishes_every_pools_tasks() -> None:
     assert container["image"] == "ghcr.io/acme/acme-worker:2.0.1"  # the pool's image holds its task modules
     assert env_map(container)["WORKER_TASKS"] == "stoker_worker.tasks.burn"
     assert "nodeSelector" not in jobs["a100"]["spec"]["template"]["spec"]  # no GPU needed to publish
+
+
+def test_a_keda_pool_starts_at_min_replicas_and_an_upgrade_keeps_the_live_count(tmp_path: Path) -> None:
+    installed = render_yaml({"workers": {"pools": [{"name": "default", "keda": {"minReplicaCount": 1}}]}}, tmp_path)
+    assert one(installed, "Deployment", pool_name("default"))["spec"]["replicas"] == 1
+    live = one(render(), "Deployment", pool_name("default"))
+    live["spec"]["replicas"] = 3  # what KEDA's HPA set meanwhile
+    with FakeApiServer([live]) as cluster:
+        upgraded = render_upgrade(cluster.kubeconfig(tmp_path))
+    assert one(upgraded, "Deployment", pool_name("default"))["spec"]["replicas"] == 3

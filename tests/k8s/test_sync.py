@@ -176,6 +176,16 @@ def test_the_gpu_overlay_scales_queue_gpu_large_on_its_keys(built: dict[str, lis
     assert list(lists.values()) == [[*(keys.waiting(p) for p in PRIORITIES), keys.running]]
 
 
+def test_kubectl_apply_never_resets_what_keda_scaled(built: dict[str, list[dict[str, Any]]]) -> None:
+    """A Deployment that a ScaledObject scales has no ``replicas``: each ``kubectl apply -k`` would reset it."""
+    for folder, docs in built.items():
+        scaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "ScaledObject"}
+        assert scaled or folder == "dev", folder
+        for doc in docs:
+            if doc["kind"] == "Deployment" and doc["metadata"]["name"] in scaled:
+                assert "replicas" not in doc["spec"], (folder, doc["metadata"]["name"])
+
+
 def test_no_render_time_secret_is_committed(built: dict[str, list[dict[str, Any]]]) -> None:
     """The chart generates keys and passwords at install; the manifests name Secrets the user creates."""
     for folder, docs in built.items():
