@@ -23,9 +23,9 @@ from stoker_worker.settings import WorkerSettings
 from tests.deploy.chart import CHART, SCENARIO_IDS, SCENARIOS, Doc, component, containers, env_map, pod_specs, render
 
 DOWNWARD = {"POD_NAME", "POD_NAMESPACE", "NODE_NAME"}
-# Process environment, not settings: the Redis password exists to be expanded into REDIS_URL, and HOME
-# points the libraries' caches at the writable /tmp under a read-only root filesystem.
-PLUMBING = {"REDIS_PASSWORD", "HOME"}
+# Process environment, not settings: HOME points the libraries' caches at the writable /tmp under a
+# read-only root filesystem.
+PLUMBING = {"HOME"}
 # What the chart sets itself rather than through a `settings` map.
 API_MANAGED = {"host", "port", "api_keys", "admin_keys", "auth_disabled", "redis"}
 WORKER_MANAGED = {"queues", "tasks", "concurrency", "drain_s", "device", "health_port", "health_host", "burst"}
@@ -130,7 +130,9 @@ def _schema_settings(*path: str) -> set[str]:
 def test_the_schema_leaves_to_the_user_exactly_the_fields_the_chart_does_not_set() -> None:
     assert _schema_settings("api", "settings") == set(ApiSettings.model_fields) - API_MANAGED
     assert _schema_settings("$pool", "settings") == set(WorkerSettings.model_fields) - WORKER_MANAGED
-    assert _schema_settings("redisClient") == set(RedisSettings.model_fields) - {"redis_url"}
+    # The chart sets Redis's address and credentials from externalRedis / redis.
+    chart_set = {"redis_url", "redis_username", "redis_password"}
+    assert _schema_settings("redisClient") == set(RedisSettings.model_fields) - chart_set
 
 
 def test_user_settings_reach_the_containers_as_their_variables() -> None:

@@ -40,7 +40,7 @@ def test_bundled_redis_has_aof_a_password_a_volume_and_a_policy() -> None:
     assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
     assert claim["spec"]["storageClassName"] == "premium-rwo"
     assert one(docs, "Service", f"{REDIS}-headless")["spec"]["clusterIP"] == "None"
-    assert _redis_urls(docs) == {f"redis://:$(REDIS_PASSWORD)@{REDIS}.stoker.svc:6379/0"}
+    assert _redis_urls(docs) == {f"redis://{REDIS}.stoker.svc:6379/0"}
     policy = one(docs, "NetworkPolicy", REDIS)["spec"]
     client, keda = policy["ingress"][0]["from"]
     assert client["podSelector"]["matchLabels"]["stoker.dev/redis-client"] == "true"
@@ -71,7 +71,7 @@ def test_bundled_redis_without_persistence_uses_an_empty_dir(tmp_path: Path) -> 
 
 def test_external_tls_with_a_private_ca_mounts_it_everywhere() -> None:
     docs = render(_scenario("external-redis-tls"))
-    url = "rediss://:$(REDIS_PASSWORD)@redis.cache.example.internal:6380/2?ssl_ca_certs=/etc/stoker/redis-tls/ca.pem"
+    url = "rediss://redis.cache.example.internal:6380/2?ssl_ca_certs=/etc/stoker/redis-tls/ca.pem"
     assert _redis_urls(docs) == {url}
     for where, spec in pod_specs(docs):
         container = spec["containers"][0]
@@ -87,4 +87,16 @@ def test_external_tls_with_a_private_ca_mounts_it_everywhere() -> None:
 def test_external_tls_with_system_cas_can_skip_verification() -> None:
     docs = render(_scenario("external-redis-tls-system-ca"))
     host = "master.stoker.abc123.use1.cache.amazonaws.com"
-    assert _redis_urls(docs) == {f"rediss://:$(REDIS_PASSWORD)@{host}:6379/0?ssl_cert_reqs=none"}
+    assert _redis_urls(docs) == {f"rediss://{host}:6379/0?ssl_cert_reqs=none"}
+
+
+def test_an_acl_user_reaches_the_services_and_keda(tmp_path: Path) -> None:
+    values = {"host": "redis.example.internal", "username": "stoker", "password": {"existingSecret": "redis-acl"}}
+    docs = render_yaml({"externalRedis": values}, tmp_path)
+    for where, spec in pod_specs(docs):
+        env = env_map(spec["containers"][0])
+        if "REDIS_URL" in env:
+            assert env["REDIS_USERNAME"] == "stoker", where
+            assert env["REDIS_URL"] == "redis://redis.example.internal:6379/0", where  # no credentials in it
+    for so in of_kind(docs, "ScaledObject"):
+        assert {t["metadata"]["username"] for t in so["spec"]["triggers"]} == {"stoker"}

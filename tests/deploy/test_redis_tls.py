@@ -1,9 +1,10 @@
-"""The REDIS_URL the chart renders for TLS reaches a real TLS Redis with a password: with the private CA
-mounted where the chart mounts it, or with verification off; and not without the CA."""
+"""The Redis settings the chart renders for TLS reach a real TLS Redis through the services' own broker,
+with a password that would need escaping in a URL: with the private CA mounted where the chart mounts it,
+or with verification off; and not without the CA."""
 
 from __future__ import annotations
 
-import re
+import asyncio
 import shutil
 import subprocess
 import time
@@ -13,10 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.deploy.chart import Doc, one, render_yaml
+from stoker_queue import Broker, RedisSettings
+from tests.deploy.chart import Doc, env_map, one, render_yaml
 from tests.support.redis_server import find_binaries, free_port
 
-PASSWORD = "tls-password-0123456789"
+PASSWORD = "tls p@ss:w/rd%41#?&0123456789"  # every character a URL would need escaped
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -44,10 +46,10 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
     proc = subprocess.Popen(args, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
-        url = f"rediss://:{PASSWORD}@localhost:{port}/0?ssl_ca_certs={d / 'ca.crt'}"
+        url = f"rediss://localhost:{port}/0?ssl_ca_certs={d / 'ca.crt'}"
         while True:
             try:
-                redis.Redis.from_url(url, socket_timeout=1).ping()
+                redis.Redis.from_url(url, password=PASSWORD, socket_timeout=1).ping()
                 break
             except redis.ConnectionError:
                 if time.monotonic() > deadline or proc.poll() is not None:
@@ -59,13 +61,26 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
         proc.wait(10)
 
 
-def _api_env(docs: list[Doc]) -> tuple[str, dict[str, str]]:
-    """The API container's REDIS_URL as the kubelet expands it, and its volume mounts by name."""
+def _api_env(docs: list[Doc]) -> tuple[dict[str, str], dict[str, str]]:
+    """The API container's Redis variables as the kubelet sets them, and its volume mounts by name."""
     (container,) = one(docs, "Deployment", "demo-stoker-api")["spec"]["template"]["spec"]["containers"]
-    env = {"REDIS_PASSWORD": PASSWORD}  # what the Secret holds
-    url = next(e["value"] for e in container["env"] if e["name"] == "REDIS_URL")
-    url = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], url)
-    return url, {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (password,) = [e for e in container["env"] if e["name"] == "REDIS_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"]["name"] == "redis-password"
+    env = {k: v for k, v in env_map(container).items() if k.startswith("REDIS_")} | {"REDIS_PASSWORD": PASSWORD}
+    return env, {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+
+
+def _ping(env: dict[str, str]) -> bool:
+    """PING through the broker the services build from these variables."""
+
+    async def ping() -> bool:
+        broker = Broker.from_settings(RedisSettings(**{k.lower(): v for k, v in env.items()}))
+        try:
+            return bool(await broker.redis.ping())
+        finally:
+            await broker.close()
+
+    return asyncio.run(ping())
 
 
 def _values(port: int, **tls: object) -> dict[str, object]:
@@ -75,21 +90,21 @@ def _values(port: int, **tls: object) -> dict[str, object]:
 
 def test_the_private_ca_where_the_chart_mounts_it(tls_redis: tuple[int, Path], tmp_path: Path) -> None:
     port, ca = tls_redis
-    url, mounts = _api_env(render_yaml(_values(port, caSecret="redis-ca"), tmp_path))
+    env, mounts = _api_env(render_yaml(_values(port, caSecret="redis-ca"), tmp_path))
     # Stand in for the kubelet: the Secret's ca.crt appears under the mount path.
-    local = url.replace(mounts["redis-tls"], str(ca.parent))
-    assert local != url
-    assert redis.Redis.from_url(local, socket_timeout=2).ping()
+    local = env["REDIS_URL"].replace(mounts["redis-tls"], str(ca.parent))
+    assert local != env["REDIS_URL"]
+    assert _ping(env | {"REDIS_URL": local})
 
 
 def test_verification_off_connects_without_a_ca(tls_redis: tuple[int, Path], tmp_path: Path) -> None:
     port, _ = tls_redis
-    url, _ = _api_env(render_yaml(_values(port, insecureSkipVerify=True), tmp_path))
-    assert redis.Redis.from_url(url, socket_timeout=2).ping()
+    env, _ = _api_env(render_yaml(_values(port, insecureSkipVerify=True), tmp_path))
+    assert _ping(env)
 
 
 def test_the_system_cas_do_not_trust_a_private_ca(tls_redis: tuple[int, Path], tmp_path: Path) -> None:
     port, _ = tls_redis
-    url, _ = _api_env(render_yaml(_values(port), tmp_path))
+    env, _ = _api_env(render_yaml(_values(port), tmp_path))
     with pytest.raises(redis.ConnectionError):
-        redis.Redis.from_url(url, socket_timeout=2).ping()
+        _ping(env)

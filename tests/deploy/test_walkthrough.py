@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ import yaml
 from tests.deploy.chart import Doc, containers, one
 from tests.deploy.fake_apiserver import FakeApiServer
 from tests.support.processes import start_api
+from tests.support.redis_server import RedisProcess, find_binaries
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.slow
@@ -110,21 +112,46 @@ def _command_line(env: dict[str, str], argv: list[str]) -> str:
     return "env -i " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()) + " " + shlex.join(argv)
 
 
-def test_the_readme_walkthrough_runs_as_written(newest_redis_url: str, tmp_path: Path) -> None:
-    script = walkthrough()
+@pytest.fixture
+def installed() -> list[Doc]:
+    """What the README's ``helm install stoker …`` line installs, rendered by the real ``helm``."""
+    helm = require_tool("helm", "scripts/install-k8s-tools.sh")
+    rendered = subprocess.run(
+        [helm, "template", *_install_args(walkthrough())], cwd=ROOT, capture_output=True, check=True
+    )
+    return [d for d in yaml.safe_load_all(rendered.stdout.decode()) if d]
+
+
+@pytest.fixture
+def bundled_redis(installed: list[Doc]) -> Iterator[RedisProcess]:
+    """A real redis-server standing in for the bundled one: the password the chart generated, no other."""
+    binaries = find_binaries()
+    if not binaries:
+        pytest.skip("no redis-server on this machine")
+    password = base64.b64decode(one(installed, "Secret", "stoker-redis")["data"]["redis-password"]).decode()
+    server = RedisProcess(binaries[max(binaries)], password=password)
+    server.start()
+    yield server
+    server.close()
+
+
+def test_the_readme_walkthrough_runs_as_written(
+    installed: list[Doc], bundled_redis: RedisProcess, tmp_path: Path
+) -> None:
+    script, docs, url = walkthrough(), installed, bundled_redis.url
     helm = require_tool("helm", "scripts/install-k8s-tools.sh")
     kubectl = require_tool("kubectl", "scripts/install-k8s-tools.sh")
-    rendered = subprocess.run([helm, "template", *_install_args(script)], cwd=ROOT, capture_output=True, check=True)
-    docs = [d for d in yaml.safe_load_all(rendered.stdout.decode()) if d]
-    redis.Redis.from_url(newest_redis_url).flushdb()
 
-    base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "REDIS_URL": newest_redis_url}
+    # The one change to what the kubelet would set: Redis's address (the password is the Secret's).
+    base_env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "REDIS_URL": url}
     (api_container,) = containers(one(docs, "Deployment", "stoker-api")["spec"]["template"]["spec"])
     api_env = kubelet_env(api_container, docs)
-    password = base64.b64decode(one(docs, "Secret", "stoker-redis")["data"]["redis-password"]).decode()
-    assert api_env["REDIS_URL"] == f"redis://:{password}@stoker-redis.stoker.svc:6379/0"
-    api_env |= {"REDIS_URL": newest_redis_url, "API_HOST": "127.0.0.1", "LOG_FORMAT": "text"}
-    api, base = start_api(newest_redis_url, tmp_path, env={k: v for k, v in api_env.items() if k != "API_PORT"})
+    assert (api_env["REDIS_URL"], api_env["REDIS_PASSWORD"]) == (
+        "redis://stoker-redis.stoker.svc:6379/0",
+        bundled_redis.password,
+    )
+    api_env |= {"REDIS_URL": url, "API_HOST": "127.0.0.1", "LOG_FORMAT": "text"}
+    api, base = start_api(url, tmp_path, env={k: v for k, v in api_env.items() if k != "API_PORT"})
 
     worker_spec = one(docs, "Deployment", "stoker-worker-default")["spec"]["template"]["spec"]
     (worker_container,) = containers(worker_spec)
@@ -148,7 +175,7 @@ def test_the_readme_walkthrough_runs_as_written(newest_redis_url: str, tmp_path:
     triggers = one(docs, "ScaledObject", "stoker-worker-default")["spec"]["triggers"]
     lists = [t["metadata"]["listName"] for t in triggers]
     woken = threading.Event()
-    keda = threading.Thread(target=_wake_on_backlog, args=(newest_redis_url, lists, tmp_path, woken), daemon=True)
+    keda = threading.Thread(target=_wake_on_backlog, args=(bundled_redis, lists, tmp_path, woken), daemon=True)
     keda.start()
     env = {
         **os.environ,
@@ -183,9 +210,9 @@ def test_the_readme_walkthrough_runs_as_written(newest_redis_url: str, tmp_path:
     assert re.search(r"stopped after [1-9]\d* jobs \(exit 0\)", logs.read_text())  # the first pod drained
 
 
-def _wake_on_backlog(url: str, lists: list[str], tmp_path: Path, stop: threading.Event) -> None:
+def _wake_on_backlog(server: RedisProcess, lists: list[str], tmp_path: Path, stop: threading.Event) -> None:
     """Start the pool's first pod once a job waits in a list its ScaledObject counts (KEDA's activation)."""
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(server.url, password=server.password)
     while not stop.is_set():
         if any(client.llen(name) for name in lists):
             subprocess.run(["bash", str(tmp_path / "start-worker.sh")], check=True)

@@ -67,9 +67,10 @@ def find_binaries() -> dict[str, str]:
 class RedisProcess:
     """A redis-server subprocess on a free loopback port; stop and start it again at will."""
 
-    def __init__(self, binary: str, port: int | None = None) -> None:
+    def __init__(self, binary: str, port: int | None = None, *, password: str | None = None) -> None:
         self.binary = binary
         self.port = port or free_port()
+        self.password = password
         self._dir = tempfile.mkdtemp(prefix="stoker-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -95,11 +96,12 @@ class RedisProcess:
                 "no",
                 "--loglevel",
                 "warning",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while True:
             if self._proc.poll() is not None:

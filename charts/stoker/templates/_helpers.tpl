@@ -224,7 +224,6 @@ imagePullSecrets:
 
 {{- define "stoker.redisUrl" -}}
 {{- $scheme := ternary "rediss" "redis" (eq (include "stoker.redisTls" .) "true") }}
-{{- $auth := ternary ":$(REDIS_PASSWORD)@" "" (ne (include "stoker.redisPasswordSecret" .) "") }}
 {{- $query := list }}
 {{- if eq (include "stoker.redisTls" .) "true" }}
 {{- if .Values.externalRedis.tls.caSecret }}
@@ -234,13 +233,13 @@ imagePullSecrets:
 {{- $query = append $query "ssl_cert_reqs=none" }}
 {{- end }}
 {{- end }}
-{{- printf "%s://%s%s:%s/%s" $scheme $auth (include "stoker.redisHost" .) (include "stoker.redisPort" .) (include "stoker.redisDatabase" .) }}
+{{- printf "%s://%s:%s/%s" $scheme (include "stoker.redisHost" .) (include "stoker.redisPort" .) (include "stoker.redisDatabase" .) }}
 {{- if $query }}?{{ join "&" $query }}{{ end }}
 {{- end }}
 
 {{/*
-The Redis variables of every API and worker container. REDIS_PASSWORD comes first: Kubernetes
-expands $(REDIS_PASSWORD) in REDIS_URL only from variables defined before it.
+The Redis variables of every API and worker container. The credentials stay out of REDIS_URL
+(the services read REDIS_USERNAME and REDIS_PASSWORD apart), so a password needs no escaping.
 */}}
 {{- define "stoker.redisEnv" -}}
 {{- $secret := include "stoker.redisPasswordSecret" . }}
@@ -250,6 +249,10 @@ expands $(REDIS_PASSWORD) in REDIS_URL only from variables defined before it.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ include "stoker.redisPasswordKey" . }}
+{{- end }}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.username }}
+- name: REDIS_USERNAME
+  value: {{ .Values.externalRedis.username | quote }}
 {{- end }}
 - name: REDIS_URL
   value: {{ include "stoker.redisUrl" . | quote }}

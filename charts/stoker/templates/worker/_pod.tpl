@@ -206,6 +206,9 @@ Call with (dict "ctx" $ "pool" $pool "target" $target); returns a YAML list.
   metadata:
     address: {{ printf "%s:%s" (include "stoker.redisHost" $ctx) (include "stoker.redisPort" $ctx) | quote }}
     databaseIndex: {{ include "stoker.redisDatabase" $ctx | quote }}
+    {{- if and (not $ctx.Values.redis.enabled) $ctx.Values.externalRedis.username }}
+    username: {{ $ctx.Values.externalRedis.username | quote }}
+    {{- end }}
     listName: {{ .key | quote }}
     listLength: {{ $.target | quote }}
     {{- if and $tls (not $ctx.Values.externalRedis.tls.caSecret) }}

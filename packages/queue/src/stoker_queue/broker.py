@@ -83,8 +83,12 @@ class Broker:
         """A broker for ``settings.redis_url``. Connections open lazily, on the first command."""
         # A blocking pool caps concurrent commands per process: a burst waits for a connection
         # instead of failing with "too many connections".
+        # Credentials in the URL win over these (redis-py's rule); apart from it, no escaping is needed.
+        password = settings.redis_password.get_secret_value() or None if settings.redis_password else None
         pool = BlockingConnectionPool.from_url(
             settings.redis_url,
+            username=settings.redis_username,
+            password=password,
             max_connections=settings.redis_max_connections,
             timeout=settings.redis_socket_timeout_s,
             decode_responses=True,

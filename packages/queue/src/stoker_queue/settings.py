@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,6 +11,9 @@ class RedisSettings(BaseSettings):
 
     Args:
         redis_url: ``redis://``, ``rediss://`` or ``unix://`` URL (env ``REDIS_URL``).
+        redis_username: the ACL user (env ``REDIS_USERNAME``), where the URL names none.
+        redis_password: the password (env ``REDIS_PASSWORD``), where the URL holds none. Apart from the
+            URL it may hold any character: nothing needs escaping.
         redis_socket_timeout_s: how long one command may take before Redis counts as unreachable.
         redis_max_connections: cap on the pool; blocking claims hold one connection each.
     """
@@ -18,6 +21,8 @@ class RedisSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_max_connections: int = Field(default=64, ge=2)
