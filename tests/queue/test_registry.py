@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from stoker_queue import Broker, Registry, TaskInfo, WorkerInfo
+from stoker_queue import Broker, FakeClock, Registry, TaskInfo, WorkerInfo
 
 
 def _worker(worker_id: str, **kw: object) -> WorkerInfo:
@@ -34,3 +34,19 @@ async def test_task_catalog_round_trips_schemas(broker: Broker) -> None:
     embed = await registry.get_task("embed")
     assert embed is not None and embed.input_schema == schema and embed.batch_size == 32
     assert await registry.get_task("nope") is None
+
+
+async def test_the_catalog_records_every_queue_that_serves_a_task(broker: Broker, clock: FakeClock) -> None:
+    registry = Registry(broker)
+    info = TaskInfo(name="embed", queue="embed")
+    await registry.publish_tasks([info], queues=["embed"])
+    clock.advance(5)
+    await registry.publish_tasks([info], queues=["gpu-small", "embed"])  # another pool serves it too
+    (listed,) = await registry.list_tasks()
+    assert listed.queues == ["embed", "gpu-small"]
+    assert listed.served_at is not None and listed.served_at.timestamp() * 1000 == clock.current_ms
+    fetched = await registry.get_task("embed")
+    assert fetched is not None and fetched.queues == ["embed", "gpu-small"]
+    await registry.publish_tasks([TaskInfo(name="old", queue="q")])  # a publisher that names no queue
+    old = await registry.get_task("old")
+    assert old is not None and old.queues == [] and old.served_at is None

@@ -40,6 +40,21 @@ def sleep(seconds: float) -> float:
     return seconds
 
 
+RUNNING = {"now": 0, "most": 0}  # handlers of `crowd` running at once, and the most seen
+_RUNNING_LOCK = threading.Lock()
+
+
+@task(name="crowd")
+def crowd(seconds: float) -> int:
+    with _RUNNING_LOCK:
+        RUNNING["now"] += 1
+        RUNNING["most"] = max(RUNNING["most"], RUNNING["now"])
+    time.sleep(seconds)
+    with _RUNNING_LOCK:
+        RUNNING["now"] -= 1
+    return RUNNING["most"]
+
+
 @task(name="nan")
 def not_json(_: int) -> float:
     return float("nan")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import JsonValue
@@ -45,11 +46,23 @@ class Consumer:
         worker_id: recorded on each claimed job.
         lease_s: how long a claim stays valid without renewal.
         max_block_s: longest single blocking wait; below the socket timeout so it never trips it.
+        tasks: the tasks this consumer runs; a job of another task is left waiting, in its place, for a
+            worker that serves it, uncharged (none given: every task).
     """
 
-    def __init__(self, broker: Broker, *, worker_id: str, lease_s: float = 30.0, max_block_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        worker_id: str,
+        lease_s: float = 30.0,
+        max_block_s: float = 2.0,
+        tasks: Iterable[str] = (),
+    ) -> None:
         self._broker = broker
         self.worker_id = worker_id
+        # Claim only jobs of these tasks (empty: every task); others wait for a worker that serves them.
+        self.tasks = tuple(sorted(tasks))
         self.lease_s = lease_s
         self._lease_ms = round(lease_s * 1000)
         self._max_block_s = max_block_s
@@ -78,7 +91,8 @@ class Consumer:
             await self._broker.redis.blpop([q.wake], timeout=max(MIN_BLOCK_S, wait))
 
     async def _claim_once(self, q: QueueKeys, limit: int) -> ClaimBatch:
-        reply = await self._broker.scripts.claim(q, self._broker.now_ms(), limit, self._lease_ms, self.worker_id)
+        now = self._broker.now_ms()
+        reply = await self._broker.scripts.claim(q, now, limit, self._lease_ms, self.worker_id, self.tasks)
         paused, next_due = bool(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), _CLAIM_FIELDS):

@@ -30,6 +30,11 @@ def worker_key(worker_id: str) -> str:
     return f"{PREFIX}:worker:{worker_id}"
 
 
+def task_queues_key(task: str) -> str:
+    """Sorted set: the queues whose workers serve ``task``, scored by when one last published it (ms)."""
+    return f"{PREFIX}:task:{task}:queues"
+
+
 @dataclass(frozen=True, slots=True)
 class QueueKeys:
     """The keys of one queue, all under the hash tag ``{name}``."""

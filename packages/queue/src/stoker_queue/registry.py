@@ -5,13 +5,14 @@ Workers write both; the API reads them. A worker's record expires unless its hea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from stoker_queue.broker import Broker, translate_errors
-from stoker_queue.keys import TASKS_KEY, WORKERS_KEY, worker_key
+from stoker_queue.keys import TASKS_KEY, WORKERS_KEY, task_queues_key, worker_key
 
 
 class WorkerInfo(BaseModel):
@@ -35,12 +36,19 @@ class WorkerInfo(BaseModel):
 
 
 class TaskInfo(BaseModel):
-    """One task in the catalog, with the JSON Schemas the API validates submissions against."""
+    """One task in the catalog, with the JSON Schemas the API validates submissions against.
+
+    ``queue`` is where its jobs wait unless a client names another; ``queues`` are the queues whose
+    workers serve it (from every worker and catalog job that published it), and ``served_at`` when one
+    last did. Both are filled when the catalog is read.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     name: str
     queue: str
+    queues: list[str] = Field(default_factory=list)
+    served_at: datetime | None = None
     input_schema: dict[str, Any] = Field(default_factory=dict)
     output_schema: dict[str, Any] = Field(default_factory=dict)
     batch_size: int = 1
@@ -88,17 +96,40 @@ class Registry:
         return [WorkerInfo.model_validate_json(r) for r in raw if r is not None]
 
     @translate_errors
-    async def publish_tasks(self, tasks: list[TaskInfo]) -> None:
-        """Add or replace these tasks in the catalog."""
-        if tasks:
-            await self._broker.redis.hset(TASKS_KEY, mapping={t.name: t.model_dump_json() for t in tasks})
+    async def publish_tasks(self, tasks: list[TaskInfo], *, queues: Sequence[str] = ()) -> None:
+        """Add or replace these tasks in the catalog, served (as of now) on ``queues``."""
+        if not tasks:
+            return
+        now = self._broker.wall_ms()
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(TASKS_KEY, mapping={t.name: t.model_dump_json(exclude={"queues", "served_at"}) for t in tasks})
+            for t in tasks:
+                if queues:
+                    pipe.zadd(task_queues_key(t.name), dict.fromkeys(queues, now))
+            await pipe.execute()
 
     @translate_errors
     async def list_tasks(self) -> list[TaskInfo]:
-        raw = await self._broker.redis.hgetall(TASKS_KEY)
-        return [TaskInfo.model_validate_json(raw[name]) for name in sorted(raw, key=str)]
+        raw = {str(k): str(v) for k, v in (await self._broker.redis.hgetall(TASKS_KEY)).items()}
+        names = sorted(raw)
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zrange(task_queues_key(name), 0, -1, withscores=True)
+            served = await pipe.execute()
+        return [_with_queues(raw[name], queues) for name, queues in zip(names, served, strict=True)]
 
     @translate_errors
     async def get_task(self, name: str) -> TaskInfo | None:
-        raw = await self._broker.redis.hget(TASKS_KEY, name)
-        return None if raw is None else TaskInfo.model_validate_json(raw)
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(TASKS_KEY, name)
+            pipe.zrange(task_queues_key(name), 0, -1, withscores=True)
+            raw, queues = await pipe.execute()
+        return None if raw is None else _with_queues(raw, queues)
+
+
+def _with_queues(raw: str, served: list[tuple[str, float]]) -> TaskInfo:
+    info = TaskInfo.model_validate_json(raw)
+    if not served:
+        return info
+    last = datetime.fromtimestamp(max(ms for _, ms in served) / 1000, tz=UTC)
+    return info.model_copy(update={"queues": sorted(q for q, _ in served), "served_at": last})

@@ -116,8 +116,10 @@ class Scripts:
         """Per job: its id (an existing one on an idempotency hit), whether it was created, its status."""
         return [(str(reply[i]), bool(reply[i + 1]), str(reply[i + 2])) for i in range(0, len(reply), 3)]
 
-    async def claim(self, q: QueueKeys, now_ms: int | None, limit: int, lease_ms: int, worker: str) -> list[Any]:
-        return list(await self._run("claim", q, now_ms, limit, lease_ms, worker))
+    async def claim(
+        self, q: QueueKeys, now_ms: int | None, limit: int, lease_ms: int, worker: str, tasks: Sequence[str] = ()
+    ) -> list[Any]:
+        return list(await self._run("claim", q, now_ms, limit, lease_ms, worker, *tasks))
 
     async def renew(self, q: QueueKeys, now_ms: int | None, lease_ms: int, held: list[tuple[str, int]]) -> list[int]:
         flat = [v for pair in held for v in pair]

@@ -68,7 +68,8 @@ async def _publish_catalog(settings: WorkerSettings, *, timeout_s: float = 60.0)
     try:
         while True:
             try:
-                await Registry(broker).publish_tasks([spec.info() for spec in tasks.values()])
+                infos = [spec.info() for spec in tasks.values()]
+                await Registry(broker).publish_tasks(infos, queues=settings.queues)
             except QueueUnavailable as exc:
                 if time.monotonic() > deadline:
                     print(f"stoker-worker: cannot publish the catalog: {exc}", file=sys.stderr)

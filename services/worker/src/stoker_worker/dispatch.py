@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 
-from stoker_queue import ClaimedJob, Consumer, JobStatus, LeaseLost, QueueUnavailable
+from stoker_queue import ClaimedJob, Consumer, LeaseLost, QueueUnavailable
 from stoker_worker.batching import Batcher
 from stoker_worker.context import JobContext
 from stoker_worker.execution import Item, JobRunner
@@ -32,6 +32,7 @@ class Dispatcher:
         *,
         consumer: Consumer,
         tasks: dict[str, TaskSpec],
+        concurrency: int,
         runner: JobRunner,
         inflight: InFlight,
         slots: Slots,
@@ -41,6 +42,8 @@ class Dispatcher:
         self._consumer, self._tasks, self._runner = consumer, tasks, runner
         self._inflight, self._slots, self._lifecycle, self._observer = inflight, slots, lifecycle, observer
         self.batchers = {name: Batcher(spec, self.execute) for name, spec in tasks.items() if spec.batched}
+        # Slots may exceed the concurrency, to fill the next batch while one runs; single jobs never do.
+        self._singles = asyncio.Semaphore(concurrency)
         self.runs: set[asyncio.Task[None]] = set()
 
     async def dispatch(self, job: ClaimedJob) -> None:
@@ -61,11 +64,15 @@ class Dispatcher:
         self._observer.claimed(job)
         spec = self._tasks.get(job.envelope.task)
         if spec is None:
-            self.spawn(self._unknown_task(item), f"job:{job.id}")
+            self.spawn(self._hand_back(item), f"job:{job.id}")
         elif spec.batched:
             self.batchers[spec.name].add(item)
         else:
-            self.spawn(self.execute(spec, [item]), f"job:{job.id}")
+            self.spawn(self._execute_single(spec, item), f"job:{job.id}")
+
+    async def _execute_single(self, spec: TaskSpec, item: Item) -> None:
+        async with self._singles:
+            await self.execute(spec, [item])
 
     async def execute(self, spec: TaskSpec, items: list[Item]) -> None:
         cancelled = False
@@ -82,12 +89,13 @@ class Dispatcher:
                 for item in items:
                     self._inflight.settle(item)
 
-    async def _unknown_task(self, item: Item) -> None:
-        message = f"this worker does not serve task {item.job.envelope.task!r}"
+    async def _hand_back(self, item: Item) -> None:
+        """A job of a task this worker lacks (claims filter them, so only a consumer without a task list
+        gets one): handed back next in line, uncharged, for a worker that serves it."""
+        log.warning("job %s: task %r is not served here; handed back", item.job.id, item.job.envelope.task)
         try:
-            await self._consumer.fail(item.job, code="unknown_task", retry=False, message=message)
-            self._observer.attempt_failed(item.job, "unknown_task", message, JobStatus.FAILED)
-            self._observer.finished(item.job, JobStatus.FAILED, 0.0)
+            await self._consumer.release(item.job)
+            self._observer.evicted(item.job)
         except (LeaseLost, QueueUnavailable) as exc:
             log.warning("job %s: %s", item.job.id, exc)
         finally:

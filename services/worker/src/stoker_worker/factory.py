@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,9 +36,25 @@ from stoker_worker.task import TaskSpec
 from stoker_worker.upkeep import Upkeep
 from stoker_worker.webhooks import WebhookSender
 
+log = logging.getLogger(__name__)
+
+
+def warn_of_unclaimed_queues(settings: WorkerSettings, tasks: dict[str, TaskSpec]) -> None:
+    """A task whose jobs wait on a queue this worker does not claim is served here only for clients that
+    name one of its queues: say so at start, since it is usually a missing ``--queues`` entry."""
+    for spec in tasks.values():
+        if spec.options.queue not in settings.queues:
+            log.warning(
+                "task %s waits on queue %r, which this worker does not claim (queues: %s)",
+                spec.name,
+                spec.options.queue,
+                ",".join(settings.queues),
+            )
+
 
 def capacity_of(settings: WorkerSettings, tasks: dict[str, TaskSpec]) -> int:
-    """Slots: the concurrency, or room to fill the next batch while one runs."""
+    """Slots: the concurrency, or room to fill the next batch while one runs. Jobs claimed; how many
+    non-batched handlers run at once is the concurrency still (the dispatcher bounds them)."""
     biggest_batch = max((s.options.batch_size for s in tasks.values()), default=1)
     return max(settings.concurrency, 2 * biggest_batch if biggest_batch > 1 else 1)
 
@@ -79,13 +96,14 @@ def build_worker(
         tracing: add the tracing observer (the process set up an exporter from ``OTEL_*``).
         observers: more observers of every job transition, told after the built-in ones.
     """
+    warn_of_unclaimed_queues(settings, tasks)
     metrics, webhook_due = WorkerMetrics(), asyncio.Event()
     observer = Observers([*build_observers(metrics, webhook_due, tracing=tracing), *observers])
     lifecycle = Lifecycle()
     capacity = capacity_of(settings, tasks)
     slots = Slots(capacity, len(settings.queues))
     inflight = InFlight(slots, observer)
-    consumer = Consumer(broker, worker_id=settings.worker_id, lease_s=settings.lease_s)
+    consumer = Consumer(broker, worker_id=settings.worker_id, lease_s=settings.lease_s, tasks=tasks)
     threads = ThreadPoolExecutor(max_workers=capacity, thread_name_prefix="stoker-task")
     runner = JobRunner(
         consumer,
@@ -99,6 +117,7 @@ def build_worker(
     dispatcher = Dispatcher(
         consumer=consumer,
         tasks=tasks,
+        concurrency=settings.concurrency,
         runner=runner,
         inflight=inflight,
         slots=slots,

@@ -61,7 +61,8 @@ class Upkeep:
         ]
 
     async def publish_catalog(self) -> None:
-        await self._registry.publish_tasks([spec.info() for spec in self._tasks.values()])
+        infos = [spec.info() for spec in self._tasks.values()]
+        await self._registry.publish_tasks(infos, queues=self._settings.queues)
 
     async def renew_leases(self) -> None:
         held = [item.job for item in self._inflight.items()]

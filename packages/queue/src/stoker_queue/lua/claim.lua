@@ -4,6 +4,8 @@
 -- ARGV[2]      most jobs to claim
 -- ARGV[3]      lease length ms
 -- ARGV[4]      worker id
+-- ARGV[5..]    the tasks this worker serves (none: every task). A job of another task stays where it
+--              is, in its place, for a worker that serves it (a rolling update adding a task).
 -- Returns {paused (0/1), next scheduled due ms (-1: none), then per claimed job:
 --          id, lease token, envelope JSON, error attempts, crash attempts, evicted attempts,
 --          created ms, enqueued ms, started ms, traceparent of the previous attempt ('' if none)}.
@@ -11,6 +13,22 @@
 -- claimers can never both hold it. The blocking wait happens outside, on the wake list.
 local now = clock(ARGV[1])
 local limit, lease_ms, worker = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local serves = nil
+if #ARGV >= 5 then
+  serves = {}
+  for i = 5, #ARGV do serves[ARGV[i]] = true end
+end
+-- Jobs of other tasks looked at in one claim, at most: bounds the cost when many wait at the head.
+local MAX_PASSED = 100
+
+-- The job's task, read once from its envelope and kept in its state (without an event: nothing changed).
+local function task_of(id, st)
+  if not st.task then
+    st.task = cjson.decode(redis.call('HGET', K_JOBS, id)).task
+    redis.call('HSET', K_STATE, id, cjson.encode(st))
+  end
+  return st.task
+end
 
 local function next_due()
   local first = redis.call('ZRANGE', K_SCHEDULED, 0, 0, 'WITHSCORES')
@@ -26,13 +44,17 @@ end
 
 promote_due(now, 1000)
 local out = {0, 0}
-local claimed = 0
+local claimed, passed_total = 0, 0
 for _, priority in ipairs(PRIORITY_ORDER) do
+  local passed = {}
   while claimed < limit do
     local id = redis.call('RPOP', K_WAITING[priority])
     if not id then break end
     local st = load_state(id)
-    if st and st.status == 'queued' then
+    if st and st.status == 'queued' and serves and not serves[task_of(id, st)] then
+      passed[#passed + 1] = id
+      if #passed + passed_total >= MAX_PASSED then break end
+    elseif st and st.status == 'queued' then
       if st.expires_at and st.expires_at <= now then
         st.error = error_json('expired', 'the job did not start before its ttl_s ran out')
         finish(id, st, 'expired', now)
@@ -59,6 +81,9 @@ for _, priority in ipairs(PRIORITY_ORDER) do
       end
     end
   end
+  -- Back in their places, next in line, oldest first.
+  for i = #passed, 1, -1 do redis.call('RPUSH', K_WAITING[priority], passed[i]) end
+  passed_total = passed_total + #passed
 end
 
 local left = 0
@@ -66,8 +91,10 @@ for _, priority in ipairs(PRIORITY_ORDER) do left = left + redis.call('LLEN', K_
 if left == 0 then
   -- No job is left to wake anybody for.
   redis.call('DEL', K_WAKE)
-elseif redis.call('LLEN', K_WAKE) == 0 then
-  -- Jobs remain: pass the wake-up on to the next blocked claimer.
+elseif left > passed_total and redis.call('LLEN', K_WAKE) == 0 then
+  -- Jobs remain that this worker might have taken: pass the wake-up on to the next blocked claimer.
+  -- Not for jobs it passed over only: two workers without their task would wake each other in a loop;
+  -- a worker that serves it finds them at its next claim, within one blocking wait.
   wake(1)
 end
 out[2] = next_due()
