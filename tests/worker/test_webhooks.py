@@ -9,12 +9,14 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 from stoker_queue import Broker, JobRequest, JobStatus, Producer, Reader, WebhookSpec
 from stoker_queue.keys import QueueKeys
-from stoker_worker.webhooks import WebhookRefused, check_destination, sign
+from stoker_worker.webhook_guard import WebhookRefused, check_destination
+from stoker_worker.webhooks import sign
 from tests.worker.conftest import StartWorker, wait_done
 
 SECRET = "whsec-test-0123456789"
@@ -107,9 +109,8 @@ async def test_delivery_is_signed_and_retried_until_accepted(
     )
     payload = json.loads(body)
     assert payload["event"] == "succeeded" and payload["output"] == {"a": 1} and payload["job"]["id"] == job_id
-    async with asyncio.timeout(5):
-        while await broker.redis.zcard(QueueKeys("default").webhooks):
-            await asyncio.sleep(0.02)
+    await _settled(broker)
+    assert _delivery(await _record(broker, job_id)) == ("delivered", 2, None)
 
 
 async def test_failures_and_cancels_are_delivered_too_and_events_filter(
@@ -136,6 +137,10 @@ async def test_failures_and_cancels_are_delivered_too_and_events_filter(
         await asyncio.sleep(0.5)
         events = sorted((h["Stoker-Job-Id"], h["Stoker-Event"]) for h, _ in receiver.requests)
         assert events == [(failed, "failed")]  # the other queue is not this worker's to deliver
+        await _settled(broker)
+        assert _delivery(await _record(broker, failed)) == ("delivered", 1, None)
+        assert _delivery(await _record(broker, ignored)) == (None, None, None)  # nothing to deliver
+        assert _delivery(await _record(broker, canceled, "nobody-serves-this")) == ("pending", 0, None)
     finally:
         receiver.close()
 
@@ -145,9 +150,76 @@ async def test_internal_destinations_are_never_called(
 ) -> None:
     producer, reader = Producer(broker), Reader(broker)
     await start_worker(webhook_secret=SECRET)
-    job_id = (await producer.submit(JobRequest(task="echo", webhook=WebhookSpec(url=receiver.url)))).id
+    url = f"{receiver.url}?token=s3cr3t"
+    job_id = (await producer.submit(JobRequest(task="echo", webhook=WebhookSpec(url=url)))).id
     await wait_done(reader, job_id)
-    async with asyncio.timeout(5):
-        while await broker.redis.zcard(QueueKeys("default").webhooks):
-            await asyncio.sleep(0.02)
+    await _settled(broker)
     assert receiver.requests == []
+    state, attempts, error = _delivery(await _record(broker, job_id))
+    assert (state, attempts) == ("refused", 1)  # refused once, never retried
+    assert isinstance(error, str) and "127.0.0.1" in error
+    assert SECRET not in error and "s3cr3t" not in error
+
+
+async def test_a_webhook_that_keeps_failing_is_failed_with_its_last_error(
+    broker: Broker, start_worker: StartWorker
+) -> None:
+    receiver = Receiver([503, 502])
+    try:
+        producer, reader = Producer(broker), Reader(broker)
+        await start_worker(
+            webhook_allow_private=True, webhook_secret=SECRET, webhook_max_attempts=2, webhook_poll_s=0.1
+        )
+        job_id = (await producer.submit(JobRequest(task="echo", webhook=WebhookSpec(url=receiver.url)))).id
+        await wait_done(reader, job_id)
+        await receiver.wait_for(2)
+        await _settled(broker)
+        assert _delivery(await _record(broker, job_id)) == ("failed", 2, "HTTP 502")
+        assert len(receiver.requests) == 2
+    finally:
+        receiver.close()
+
+
+async def test_an_answer_that_will_not_change_fails_at_once(broker: Broker, start_worker: StartWorker) -> None:
+    receiver = Receiver([410])
+    try:
+        producer, reader = Producer(broker), Reader(broker)
+        await start_worker(webhook_allow_private=True, webhook_secret=SECRET)
+        job_id = (await producer.submit(JobRequest(task="echo", webhook=WebhookSpec(url=receiver.url)))).id
+        await wait_done(reader, job_id)
+        await _settled(broker)
+        assert _delivery(await _record(broker, job_id)) == ("failed", 1, "HTTP 410")
+    finally:
+        receiver.close()
+
+
+async def test_an_unreachable_receiver_records_the_connection_error(broker: Broker, start_worker: StartWorker) -> None:
+    closed = Receiver([])
+    closed.close()  # nothing listens on its port any more
+    producer, reader = Producer(broker), Reader(broker)
+    await start_worker(webhook_allow_private=True, webhook_max_attempts=1)
+    job_id = (await producer.submit(JobRequest(task="echo", webhook=WebhookSpec(url=closed.url)))).id
+    await wait_done(reader, job_id)
+    await _settled(broker)
+    state, attempts, error = _delivery(await _record(broker, job_id))
+    assert (state, attempts) == ("failed", 1)
+    assert isinstance(error, str) and error.startswith("ConnectError")
+
+
+async def _settled(broker: Broker, queue: str = "default") -> None:
+    """Until the outbox of ``queue`` is empty: every delivery there is settled."""
+    async with asyncio.timeout(10):
+        while await broker.redis.zcard(QueueKeys(queue).webhooks):
+            await asyncio.sleep(0.02)
+
+
+async def _record(broker: Broker, job_id: str, queue: str = "default") -> dict[str, Any]:
+    """The job's record, straight from the state hash: the fields the API shows."""
+    raw = await broker.redis.hget(QueueKeys(queue).state, job_id)
+    assert raw is not None
+    record: dict[str, Any] = json.loads(raw)
+    return record
+
+
+def _delivery(record: dict[str, Any]) -> tuple[object, object, object]:
+    return record.get("webhook_state"), record.get("webhook_attempts"), record.get("webhook_error")

@@ -41,6 +41,7 @@ SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "set_paused": 0,
     "stats": 0,
     "webhook_take": 0,
+    "webhook_settle": 0,
 }
 
 
@@ -213,3 +214,8 @@ class Scripts:
 
     async def webhook_take(self, q: QueueKeys, now_ms: int | None, limit: int, visibility_ms: int) -> list[Any]:
         return list(await self._run("webhook_take", q, now_ms, limit, visibility_ms))
+
+    async def webhook_settle(
+        self, q: QueueKeys, now_ms: int | None, job_id: str, attempt: int, outcome: str, error: str, delay_ms: int
+    ) -> bool:
+        return bool(await self._run("webhook_settle", q, now_ms, job_id, attempt, outcome, error, delay_ms))

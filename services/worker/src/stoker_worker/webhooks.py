@@ -1,5 +1,9 @@
 """Webhook delivery: POST each finished job to its URL, signed, retried, never to internal addresses.
 
+Each delivery resolves the URL's host once, refuses it if any address is internal (``webhook_guard``)
+and connects to a checked address. How it went is recorded on the job (``stoker_queue.outbox``):
+``pending`` until settled, then ``delivered``, ``failed`` (retries spent) or ``refused``.
+
 Headers sent with every delivery:
 
 - ``Stoker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the shared secret>``
@@ -13,30 +17,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import httpx
 
 from stoker_queue import Backoff, Job, PendingWebhook, QueueUnavailable, Reader, ResultExpired, WebhookOutbox
+from stoker_worker.webhook_guard import (
+    Destination,
+    Resolver,
+    UnresolvedDestination,
+    WebhookRefused,
+    check_destination,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Stoker-Signature"
-# Cloud metadata endpoints that answer on addresses ipaddress does not call private.
-METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254", "100.100.100.200"})
 # Deliveries taken from one queue's outbox at a time.
 WEBHOOK_BATCH = 32
 # Answers that will not change however often we ask.
 PERMANENT_FAILURES = frozenset({400, 401, 403, 404, 405, 410, 413, 422})
-
-
-class WebhookRefused(Exception):
-    """The destination is not one this worker may call."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -44,40 +49,17 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        address in METADATA_ADDRESSES
-        or str(ip) in METADATA_ADDRESSES
-        or ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
-async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Raises ``WebhookRefused`` for a non-HTTP URL, or one whose host resolves to an internal address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookRefused(f"not an http(s) URL: {url!r}")
-    if allow_private:
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
-    except OSError as exc:
-        raise WebhookRefused(f"cannot resolve {parts.hostname!r}: {exc}") from exc
-    internal = sorted({str(info[4][0]) for info in infos if _internal(str(info[4][0]))})
-    if internal:
-        raise WebhookRefused(f"{parts.hostname!r} resolves to internal addresses {internal}")
+def _describe(exc: Exception, destination: Destination | None = None) -> str:
+    """``Type: message`` for ``webhook_error``, without the URL (its path or query may hold a token)."""
+    text = str(exc)
+    if destination is not None:
+        for url in (destination.url, *map(destination.url_for, destination.addresses)):
+            text = text.replace(str(url), destination.host_header)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class WebhookSender:
-    """Takes due deliveries from the outbox of each queue and sends them.
+    """Takes due deliveries from the outbox of each queue, sends them and records how each went.
 
     Args:
         outbox: the queue core's webhook outbox.
@@ -85,6 +67,8 @@ class WebhookSender:
         secret: the HMAC key shared with receivers; None sends unsigned (and says so once).
         allow_private: permit internal destinations (development, in-cluster receivers).
         on_outcome: told ``delivered``, ``failed`` or ``refused`` after each delivery attempt.
+        resolver: host name lookup, once per delivery; the system's by default.
+        verify: TLS verification for https receivers: True (the system's CAs) or a context of one's own.
     """
 
     def __init__(
@@ -98,14 +82,22 @@ class WebhookSender:
         max_attempts: int = 8,
         backoff: Backoff | None = None,
         on_outcome: Callable[[str], None] = lambda _: None,
+        resolver: Resolver = resolve,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._outbox, self._reader = outbox, reader
         self._on_outcome = on_outcome
-        self._secret, self._allow_private = secret, allow_private
+        self._secret, self._allow_private, self._resolver = secret, allow_private, resolver
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff(base_s=2, cap_s=600)
+        # No keep-alive: connections are pooled by address, and a TLS connection checked for one host
+        # name must not carry a delivery to another name that resolves to the same address.
         self._client = httpx.AsyncClient(
-            timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "stoker-webhooks/1"}
+            timeout=timeout_s,
+            follow_redirects=False,
+            verify=verify,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": "stoker-webhooks/1"},
         )
         self._warned_unsigned = False
 
@@ -119,40 +111,65 @@ class WebhookSender:
         job, hook = pending.job, pending.job.envelope.webhook
         try:
             if hook is None or job.status.value not in hook.events:
-                await self._outbox.done(job.id)
+                await self._outbox.skip(pending)
                 return
-            await check_destination(hook.url, allow_private=self._allow_private)
-            body = await self._body(job)
-            response = await self._client.post(
-                hook.url, content=body, headers=self._headers(job, body, pending.attempt)
-            )
+            try:
+                destination = await check_destination(
+                    hook.url, allow_private=self._allow_private, resolver=self._resolver
+                )
+            except WebhookRefused as exc:
+                log.warning("webhook of job %s refused: %s", job.id, exc)
+                self._on_outcome("refused")
+                await self._outbox.refused(pending, error=str(exc))
+                return
+            await self._send(pending, destination)
+        except UnresolvedDestination as exc:
+            self._on_outcome("failed")
+            await self._failed(pending, str(exc), permanent=False)
+        except QueueUnavailable as exc:
+            log.warning("webhook of job %s: redis unreachable (%s); the outbox keeps it", job.id, exc)
+
+    async def _send(self, pending: PendingWebhook, destination: Destination) -> None:
+        job = pending.job
+        body = await self._body(job)
+        try:
+            response = await self._post(destination, body, self._headers(job, body, pending.attempt))
+        except httpx.HTTPError as exc:
+            reason, permanent = _describe(exc, destination), False
+        else:
             if response.is_success:
                 self._on_outcome("delivered")
-                await self._outbox.done(job.id)
+                await self._outbox.delivered(pending)
                 return
             reason = f"HTTP {response.status_code}"
             permanent = response.status_code in PERMANENT_FAILURES
-        except WebhookRefused as exc:
-            log.warning("webhook of job %s refused: %s", job.id, exc)
-            self._on_outcome("refused")
-            await self._outbox.done(job.id)
-            return
-        except httpx.HTTPError as exc:
-            reason, permanent = f"{type(exc).__name__}: {exc}", False
-        except QueueUnavailable as exc:
-            log.warning("webhook of job %s: redis unreachable (%s); the outbox keeps it", job.id, exc)
-            return
         self._on_outcome("failed")
-        await self._failed(job, pending.attempt, reason, permanent)
+        await self._failed(pending, reason, permanent=permanent)
 
-    async def _failed(self, job: Job, attempt: int, reason: str, permanent: bool) -> None:
+    async def _post(self, destination: Destination, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to the checked addresses in turn, moving on only when one refuses the connection."""
+        headers = {**headers, "Host": destination.host_header}
+        extensions = {"sni_hostname": destination.server_name}
+        error: httpx.ConnectError | None = None
+        for address in destination.addresses:
+            try:
+                return await self._client.post(
+                    destination.url_for(address), content=body, headers=headers, extensions=extensions
+                )
+            except httpx.ConnectError as exc:
+                error = exc
+        assert error is not None  # a destination has at least one address
+        raise error
+
+    async def _failed(self, pending: PendingWebhook, reason: str, *, permanent: bool) -> None:
+        job_id, attempt = pending.job.id, pending.attempt
         if permanent or attempt >= self._max_attempts:
-            log.warning("webhook of job %s given up after %d attempts: %s", job.id, attempt, reason)
-            await self._outbox.done(job.id)
+            log.warning("webhook of job %s given up after %d attempts: %s", job_id, attempt, reason)
+            await self._outbox.failed(pending, error=reason)
         else:
             delay = self._backoff.delay(attempt)
-            log.info("webhook of job %s failed (%s); attempt %d in %.1fs", job.id, reason, attempt + 1, delay)
-            await self._outbox.retry_in(job.id, delay)
+            log.info("webhook of job %s failed (%s); attempt %d in %.1fs", job_id, reason, attempt + 1, delay)
+            await self._outbox.retry_in(pending, delay, error=reason)
 
     async def _body(self, job: Job) -> bytes:
         payload: dict[str, object] = {

@@ -103,7 +103,7 @@ local function finish(id, st, status, now)
   st.cancel_requested = nil
   redis.call('ZREM', K_DEADLINES, id)
   if st.webhook then
-    st.webhook_attempts = 0
+    st.webhook_state, st.webhook_attempts, st.webhook_error = 'pending', 0, nil
     redis.call('ZADD', K_WEBHOOKS, now, id)
   end
   if status == 'failed' then
