@@ -273,3 +273,16 @@ async def test_https_keeps_the_host_name_for_sni_and_certificate_checks(
         assert len(receiver.requests) == 1
     finally:
         receiver.close()
+
+
+async def test_proxies_from_the_environment_are_not_used(
+    deliver: Deliver, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy would connect on its own, not to the checked address (and verify TLS against the address).
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: nothing answers there
+    resolver = Resolver({"hooks.test": ["127.0.0.1"]})
+    record = await deliver(f"http://hooks.test:{receiver.port}/hook", resolver=resolver, allow_private=True)
+    assert record["webhook_state"] == "delivered" and len(receiver.requests) == 1

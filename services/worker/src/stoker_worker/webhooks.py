@@ -92,12 +92,11 @@ class WebhookSender:
         self._backoff = backoff or Backoff(base_s=2, cap_s=600)
         # No keep-alive: connections are pooled by address, and a TLS connection checked for one host
         # name must not carry a delivery to another name that resolves to the same address.
+        # A transport of our own also keeps HTTP(S)_PROXY out (SSL_CERT_FILE still applies): a proxy
+        # would make the connection itself, and its tunnel checks TLS against the address, not the name.
+        transport = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
         self._client = httpx.AsyncClient(
-            timeout=timeout_s,
-            follow_redirects=False,
-            verify=verify,
-            limits=httpx.Limits(max_keepalive_connections=0),
-            headers={"User-Agent": "stoker-webhooks/1"},
+            transport=transport, timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "stoker-webhooks/1"}
         )
         self._warned_unsigned = False
 
