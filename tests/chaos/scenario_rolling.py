@@ -1,0 +1,72 @@
+"""A rolling update that adds a task to a busy queue.
+
+Old workers serve ``chaos_a``; new ones ``chaos_a`` and ``chaos_b`` on the same queue. Once the
+first new worker has published ``chaos_b``, jobs of it are submitted while old workers still claim
+from the queue; then each old worker is SIGTERMed and replaced by a new one. No job may fail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pydantic import JsonValue
+
+from tests.chaos.api import job, wait_for_task
+from tests.chaos.harness import TASKS_A, TASKS_AB, Stack
+from tests.chaos.measure import check_no_reruns_or_charges, settle_and_measure
+from tests.chaos.report import Result
+from tests.chaos.scenario_scale_in import _wait_serving
+
+
+@dataclass(frozen=True)
+class Size:
+    jobs_a: int
+    jobs_b: int
+    old_workers: int
+    job_s: float
+    step_s: float  # between replacements
+    settle_s: float
+
+
+FULL = Size(jobs_a=1500, jobs_b=500, old_workers=3, job_s=0.05, step_s=2.0, settle_s=120)
+REDUCED = Size(jobs_a=150, jobs_b=60, old_workers=2, job_s=0.05, step_s=1.0, settle_s=60)
+SETTINGS = {"concurrency": "4", "drain_s": "10"}
+
+
+def run(size: Size) -> list[Result]:
+    result = Result("rolling update adds task B")
+    started = time.monotonic()
+    with Stack("rolling") as stack:
+        api = stack.api
+        assert api is not None
+        old = [stack.spawn(TASKS_A, **SETTINGS) for _ in range(size.old_workers)]
+        wait_for_task(api, "chaos_a")
+        _wait_serving(old)
+        inputs: dict[str, JsonValue] = {}
+
+        def submit(task: str, prefix: str, count: int) -> None:
+            jobs = [job(task, f"{prefix}{n}", size.job_s) for n in range(count)]
+            for first in range(0, count, 500):
+                chunk = jobs[first : first + 500]
+                inputs.update(zip(api.submit_batch(chunk), (j["input"] for j in chunk), strict=True))
+
+        submit("chaos_a", "a", size.jobs_a)  # the queue is busy before the rollout starts
+        new = [stack.spawn(TASKS_AB, **SETTINGS)]
+        wait_for_task(api, "chaos_b")
+        submit("chaos_b", "b", size.jobs_b)  # old workers are still claiming from this queue
+        submit("chaos_a", "a2-", size.jobs_a // 3)
+        codes = {}
+        for n, worker in enumerate(old):
+            time.sleep(size.step_s)
+            codes[worker.name] = stack.terminate(worker)
+            if n < len(old) - 1:
+                new.append(stack.spawn(TASKS_AB, **SETTINGS))
+        result.notes.append(f"{len(old)} old workers replaced by {len(new)} new ones, {size.step_s:g}s apart")
+        result.check(all(c == 0 for c in codes.values()), f"old workers exited {codes} on SIGTERM")
+        outcome = settle_and_measure(stack, inputs, result, settle_s=size.settle_s)
+        failed = dict(outcome.errors)
+        result.check(not failed, f"jobs that did not succeed, by error: {failed}")
+        check_no_reruns_or_charges(result, outcome)
+    result.seconds = time.monotonic() - started
+    return [result]
