@@ -49,12 +49,11 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def _describe(exc: Exception, destination: Destination | None = None) -> str:
+def _describe(exc: Exception, destination: Destination) -> str:
     """``Type: message`` for ``webhook_error``, without the URL (its path or query may hold a token)."""
     text = str(exc)
-    if destination is not None:
-        for url in (destination.url, *map(destination.url_for, destination.addresses)):
-            text = text.replace(str(url), destination.host_header)
+    for url in (destination.url, *map(destination.url_for, destination.addresses)):
+        text = text.replace(str(url), destination.host_header)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
