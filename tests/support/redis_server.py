@@ -67,10 +67,13 @@ def find_binaries() -> dict[str, str]:
 class RedisProcess:
     """A redis-server subprocess on a free loopback port; stop and start it again at will."""
 
-    def __init__(self, binary: str, port: int | None = None, *, password: str | None = None) -> None:
+    def __init__(
+        self, binary: str, port: int | None = None, *, password: str | None = None, appendonly: bool = False
+    ) -> None:
         self.binary = binary
         self.port = port or free_port()
         self.password = password
+        self.appendonly = appendonly  # every write fsynced to an AOF: a restart keeps every job
         self._dir = tempfile.mkdtemp(prefix="stoker-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -89,7 +92,8 @@ class RedisProcess:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                *(["--appendfsync", "always"] if self.appendonly else []),
                 "--dir",
                 self._dir,
                 "--daemonize",

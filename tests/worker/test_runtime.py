@@ -155,11 +155,12 @@ async def test_a_hung_handler_hands_back_the_other_jobs_and_exits_non_zero(
 
     producer, reader = Producer(broker), Reader(broker)
     try:
-        _, run = await start_worker(queues=["timeouts"], hung_grace_s=0.3, drain_s=30)
+        worker, run = await start_worker(queues=["timeouts"], hung_grace_s=0.3, drain_s=30)
         other = (await producer.submit(JobRequest(task="slow", queue="timeouts", input=0.15))).id
         stuck = (await producer.submit(JobRequest(task="stuck", queue="timeouts", input=None, max_attempts=1))).id
         longer = (await producer.submit(JobRequest(task="sleep", queue="timeouts", input=5.0))).id
         assert await asyncio.wait_for(run, 10) == EXIT_HUNG
+        assert worker.handlers_running == 2  # stuck, and the one handed back mid-run: not joined at exit
         assert (await reader.get_job(stuck)).error.code == "timeout"  # type: ignore[union-attr]
         assert (await reader.get_job(other)).status is JobStatus.SUCCEEDED
         handed_back = await reader.get_job(longer)

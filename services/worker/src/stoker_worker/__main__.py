@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import sys
-import threading
 import time
 
 from pydantic import ValidationError
@@ -45,16 +44,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _serve(settings: WorkerSettings) -> int:
+async def _serve(settings: WorkerSettings) -> tuple[int, bool]:
+    """The exit code, and whether a handler still runs in a thread (its job was handed back)."""
     tasks = load_tasks(settings.tasks)
     try:
         tracing = setup_tracing("stoker-worker")
     except TracingConfigError as exc:
         print(f"stoker-worker: invalid settings: {exc}", file=sys.stderr)
-        return 2
+        return 2, False
     broker = Broker.from_settings(settings.redis)
     try:
-        return await build_worker(broker, settings, tasks, tracing=tracing is not None).run()
+        worker = build_worker(broker, settings, tasks, tracing=tracing is not None)
+        code = await worker.run()
+        return code, worker.handlers_running > 0
     finally:
         await broker.close()
         if tracing is not None:
@@ -111,15 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         return _invalid(exc, WorkerSettings)
     try:
-        code = asyncio.run(_publish_catalog(settings) if args.publish_catalog else _serve(settings))
+        if args.publish_catalog:
+            code, busy = asyncio.run(_publish_catalog(settings)), False
+        else:
+            code, busy = asyncio.run(_serve(settings))
     except (ImportError, ValueError, TypeError) as exc:
         print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. the health port is taken
         print(f"stoker-worker: cannot start: {exc}", file=sys.stderr)
         return 2
-    if any(t.name.startswith("stoker-task") and t.is_alive() for t in threading.enumerate()):
-        # A handler is still running after its job was handed back: exit without joining it.
+    if busy:
+        # A handler is still running after its job was handed back: exit without joining its thread.
         log.warning("exiting with a handler still running")
         logging.shutdown()
         os._exit(code)

@@ -46,6 +46,10 @@ class Dispatcher:
         self._singles = asyncio.Semaphore(concurrency)
         self.runs: set[asyncio.Task[None]] = set()
 
+    @property
+    def handlers_running(self) -> int:
+        return self._runner.handlers_running
+
     async def dispatch(self, job: ClaimedJob) -> None:
         if self._lifecycle.stopping.is_set():
             # Claimed as the stop arrived: hand it straight back.

@@ -15,19 +15,22 @@ import contextvars
 import logging
 import time
 import traceback
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import JsonValue, ValidationError
 
-from stoker_queue import Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, RateLimiter
+from stoker_queue import Backoff, ClaimedJob, Consumer, JobStatus, LeaseLost, QueueUnavailable, RateLimiter
 from stoker_worker.context import JobCancelled, JobContext
 from stoker_worker.observe import JobObserver
 from stoker_worker.task import TaskSpec
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SETTLE_RETRY_S = (0.05, 1.0)  # first and longest pause between tries to store an outcome during an outage
 
 
 class HandlerTimeout(Exception):
@@ -47,6 +50,7 @@ class Item:
     context: JobContext
     value: Any = None
     started: float = field(default_factory=time.monotonic)
+    settling: bool = False  # its outcome is being stored: a renewal that misses it is no lost lease
 
 
 class JobRunner:
@@ -66,6 +70,12 @@ class JobRunner:
         self._consumer, self._limiter, self._observer = consumer, limiter, observer
         self._backoff, self._threads = backoff, threads
         self._hung_grace_s, self._on_hung = hung_grace_s, on_hung
+        self._handlers: set[Future[Any]] = set()
+
+    @property
+    def handlers_running(self) -> int:
+        """Handler calls still running in threads (after a hand-back, say); idle threads are not counted."""
+        return sum(1 for f in self._handlers if not f.done())
 
     async def run(self, spec: TaskSpec, items: list[Item]) -> None:
         ready = [item for item in items if await self._prepare(spec, item)]
@@ -146,6 +156,8 @@ class JobRunner:
         else:
             # The thread runs in this context: the job's span and log fields reach the handler.
             running = self._threads.submit(contextvars.copy_context().run, spec.invoke, values, contexts)
+            self._handlers.add(running)
+            running.add_done_callback(self._handlers.discard)
             try:
                 result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(running)), limit_s)
             except TimeoutError:
@@ -163,10 +175,27 @@ class JobRunner:
 
     # -- settling ----------------------------------------------------------------------------------
 
+    async def _store(self, item: Item, outcome: Callable[[], Awaitable[T]]) -> T:
+        """Store a job's outcome, trying again while Redis is unreachable. The lease stays this worker's
+        until a reaper takes it, so a job that finished during an outage is settled once Redis is back,
+        not run again and charged a crash; after two leases' time the outage wins (the reaper re-runs it)."""
+        item.settling = True
+        deadline = time.monotonic() + 2 * self._consumer.lease_s
+        pause, longest = SETTLE_RETRY_S
+        while True:
+            try:
+                return await outcome()
+            except QueueUnavailable as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("job %s: redis unreachable, the outcome waits (%s)", item.job.id, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, longest)
+
     async def _succeed(self, spec: TaskSpec, item: Item, output: Any) -> None:
         try:
             payload = spec.dump_output(output)
-            await self._consumer.ack(item.job, payload)
+            await self._store(item, lambda: self._consumer.ack(item.job, payload))
         except (ValueError, TypeError) as exc:  # not JSON, or not what the task declared
             await self._fail(spec, item, "invalid_output", str(exc)[:1000], None, retry=False)
             return
@@ -180,8 +209,17 @@ class JobRunner:
     ) -> None:
         trace = self._observer.attempt_trace(item.job)
         try:
-            status = await self._consumer.fail(
-                item.job, code=code, message=message, details=details, retry=retry, backoff=self._backoff, trace=trace
+            status = await self._store(
+                item,
+                lambda: self._consumer.fail(
+                    item.job,
+                    code=code,
+                    message=message,
+                    details=details,
+                    retry=retry,
+                    backoff=self._backoff,
+                    trace=trace,
+                ),
             )
         except LeaseLost:
             log.warning("job %s: failed after its lease was lost", item.job.id)
@@ -192,7 +230,7 @@ class JobRunner:
 
     async def _cancelled(self, spec: TaskSpec, item: Item) -> None:
         try:
-            await self._consumer.canceled(item.job)
+            await self._store(item, lambda: self._consumer.canceled(item.job))
         except LeaseLost:
             return
         self._record_end(spec, item, JobStatus.CANCELED)

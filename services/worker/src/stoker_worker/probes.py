@@ -30,7 +30,7 @@ class Probes:
             return False, "a handler hung"
         s = self._settings
         stale = time.monotonic() - self._last_beat() > 3 * s.heartbeat_s + s.claim_block_s
-        return (not stale), ("heartbeat is stale" if stale else "heartbeat fresh")
+        return (not stale), ("the event loop is stuck" if stale else "the event loop turns")
 
     async def ready(self) -> tuple[bool, str]:
         if not self._lifecycle.setup_done:

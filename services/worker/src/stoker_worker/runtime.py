@@ -68,6 +68,10 @@ class Worker:
         return self.slots.capacity
 
     @property
+    def handlers_running(self) -> int:
+        return self.dispatcher.handlers_running
+
+    @property
     def processed(self) -> int:
         return self.inflight.processed
 

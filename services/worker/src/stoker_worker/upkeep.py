@@ -57,6 +57,7 @@ class Upkeep:
             asyncio.create_task(every(s.lease_s / 3, self.renew_leases), name="leases"),
             asyncio.create_task(every(s.reap_interval_s, self.reap), name="reaper"),
             asyncio.create_task(every(s.heartbeat_s, self.heartbeat), name="heartbeat"),
+            asyncio.create_task(every(s.heartbeat_s, self.tick), name="liveness"),
             asyncio.create_task(self.deliver_webhooks(), name="webhooks"),
         ]
 
@@ -69,10 +70,14 @@ class Upkeep:
         if not held:
             return
         outcome = await self._consumer.renew(held)
-        for job_id in outcome.lost | outcome.cancel_requested:
+        for job_id in outcome.cancel_requested:
             if item := self._inflight.get(job_id):
                 item.context.mark_cancelled()
         for job_id in outcome.lost:
+            item = self._inflight.get(job_id)
+            if item is None or item.settling:
+                continue  # settled meanwhile (an ack between the snapshot and the renewal): not lost
+            item.context.mark_cancelled()
             log.warning("job %s: lease lost; the handler stops at its next progress check", job_id)
 
     async def reap(self) -> None:
@@ -80,6 +85,11 @@ class Upkeep:
             report = await self._reaper.run_once(queue)
             if report is not None and report.crashed:
                 self._observer.crashed(queue, report.crashed)
+
+    async def tick(self) -> None:
+        """Liveness asks whether the worker's event loop turns, not whether Redis answers: an outage must
+        not make the kubelet restart every worker at once (readiness reports Redis)."""
+        self.last_beat = time.monotonic()
 
     async def heartbeat(self) -> None:
         # The catalog goes with every heartbeat: a Redis that restarted empty learns it again.
@@ -105,7 +115,6 @@ class Upkeep:
         self._observer.heartbeat(s.queues, self._capacity, device)
         if self._pod_cost is not None:
             await self._pod_cost.update(len(self._inflight))
-        self.last_beat = time.monotonic()
 
     def _device(self) -> DeviceInfo:
         # Only a worker whose tasks loaded torch has a device worth describing; others stay light.
