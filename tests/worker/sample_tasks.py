@@ -77,6 +77,32 @@ def patient(steps: int, ctx: JobContext) -> int:
     return steps
 
 
+STEPS: list[int] = []  # steps `stepper` finished
+SAW_CANCEL: list[float] = []  # when `watchful` saw ctx.cancelled (monotonic)
+
+
+@task(name="stepper", queue="cancel")
+def stepper(steps: int, ctx: JobContext) -> int:
+    """Reports progress, then works 0.3 s, per step: a cancel stops it at the next report."""
+    for step in range(steps):
+        ctx.progress(step / steps)
+        STEPS.append(step)
+        time.sleep(0.3)
+    return steps
+
+
+@task(name="watchful", queue="cancel")
+def watchful(seconds: float, ctx: JobContext) -> str:
+    """Never reports progress; looks at ``ctx.cancelled`` every 5 ms and returns early when it is set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            SAW_CANCEL.append(time.monotonic())
+            return "stopped early"
+        time.sleep(0.005)
+    return "done"
+
+
 @task(name="slow", queue="timeouts", timeout_s=0.2)
 def slow(seconds: float) -> float:
     time.sleep(seconds)

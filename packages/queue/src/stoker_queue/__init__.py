@@ -7,6 +7,7 @@ Both services import from here: the API uses ``Producer``, ``Reader``, ``QueueAd
 from stoker_queue.admin import QueueAdmin
 from stoker_queue.backoff import Backoff
 from stoker_queue.broker import Broker, QueueOptions
+from stoker_queue.cancels import CancelRequests
 from stoker_queue.clock import Clock, FakeClock, RedisClock
 from stoker_queue.consumer import Consumer, RenewOutcome, encode_output
 from stoker_queue.envelope import SCHEMA_VERSION, JobEnvelope, WebhookSpec
@@ -47,6 +48,7 @@ __all__ = [
     "Attempts",
     "Backoff",
     "Broker",
+    "CancelRequests",
     "ClaimBatch",
     "ClaimedJob",
     "Clock",

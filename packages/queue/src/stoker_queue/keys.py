@@ -129,6 +129,11 @@ class QueueKeys:
         return f"{self.base}:events"
 
     @property
+    def cancels(self) -> str:
+        """Pub/sub channel: the id of each running job asked to cancel, for the worker running it."""
+        return f"{self.base}:cancels"
+
+    @property
     def webhooks(self) -> str:
         """ZSET job id -> when its webhook is due: the outbox of finished jobs to deliver."""
         return f"{self.base}:webhooks"

@@ -154,7 +154,7 @@ class Scripts:
         return int(await self._run("progress", q, now_ms, job_id, token, repr(float(fraction)), message))
 
     async def cancel(self, q: QueueKeys, now_ms: int | None, job_id: str) -> tuple[str, str]:
-        outcome, status = await self._run("cancel", q, now_ms, job_id)
+        outcome, status = await self._run("cancel", q, now_ms, job_id, q.cancels)
         return str(outcome), str(status)
 
     async def retry(self, q: QueueKeys, now_ms: int | None, job_id: str) -> tuple[str, str]:

@@ -128,7 +128,8 @@ class JobRunner:
             await self._on_error(spec, items, exc)
             return
         for item, output in zip(items, outputs, strict=True):
-            await self._succeed(spec, item, output)
+            # A handler that saw ctx.cancelled and returned early did not finish its job.
+            await (self._cancelled(spec, item) if item.context.cancelled else self._succeed(spec, item, output))
 
     async def _on_error(self, spec: TaskSpec, items: list[Item], exc: Exception) -> None:
         if len(items) > 1 and is_out_of_memory(exc):

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from stoker_queue import (
     Backoff,
     Broker,
+    CancelRequests,
     ClaimedJob,
     Consumer,
     JobStatus,
@@ -144,6 +145,7 @@ def build_worker(
         tasks=tasks,
         consumer=consumer,
         registry=registry,
+        cancels=CancelRequests(broker, settings.queues),
         reaper=Reaper(broker, owner=settings.worker_id, interval_s=settings.reap_interval_s),
         webhooks=webhooks,
         pod_cost=pod_cost,

@@ -1,4 +1,5 @@
-"""The control loops beside the compute: lease renewal, the reaper, heartbeats and webhook delivery.
+"""The control loops beside the compute: lease renewal, cancel requests, the reaper, heartbeats and
+webhook delivery.
 
 None of them waits on a handler, so a busy model never delays a renewal.
 """
@@ -11,7 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from stoker_queue import Consumer, QueueUnavailable, Reaper, Registry, WorkerInfo
+from stoker_queue import CancelRequests, Consumer, QueueUnavailable, Reaper, Registry, WorkerInfo
 from stoker_worker.device import DeviceInfo, describe, select_device
 from stoker_worker.inflight import InFlight
 from stoker_worker.kube import PodDeletionCost
@@ -34,6 +35,7 @@ class Upkeep:
         tasks: dict[str, TaskSpec],
         consumer: Consumer,
         registry: Registry,
+        cancels: CancelRequests,
         reaper: Reaper,
         webhooks: WebhookSender,
         pod_cost: PodDeletionCost | None,
@@ -46,7 +48,7 @@ class Upkeep:
         self._settings, self._tasks, self._consumer = settings, tasks, consumer
         self._registry, self._reaper, self._webhooks, self._pod_cost = registry, reaper, webhooks, pod_cost
         self._inflight, self._lifecycle, self._observer = inflight, lifecycle, observer
-        self._capacity = capacity
+        self._capacity, self._cancels = capacity, cancels
         self._started_at = datetime.now(UTC)
         self.last_beat = time.monotonic()
         self.webhook_due = webhook_due
@@ -55,6 +57,7 @@ class Upkeep:
         s, every = self._settings, self._lifecycle.every
         return [
             asyncio.create_task(every(s.lease_s / 3, self.renew_leases), name="leases"),
+            asyncio.create_task(self._cancels.listen(self.cancel, self._lifecycle.closing), name="cancels"),
             asyncio.create_task(every(s.reap_interval_s, self.reap), name="reaper"),
             asyncio.create_task(every(s.heartbeat_s, self.heartbeat), name="heartbeat"),
             asyncio.create_task(every(s.heartbeat_s, self.tick), name="liveness"),
@@ -64,6 +67,11 @@ class Upkeep:
     async def publish_catalog(self) -> None:
         infos = [spec.info() for spec in self._tasks.values()]
         await self._registry.publish_tasks(infos, queues=self._settings.queues)
+
+    def cancel(self, job_id: str) -> None:
+        """A cancel was asked of ``job_id``: its handler sees ``ctx.cancelled`` now (if it runs here)."""
+        if item := self._inflight.get(job_id):
+            item.context.mark_cancelled()
 
     async def renew_leases(self) -> None:
         held = [item.job for item in self._inflight.items()]
