@@ -27,7 +27,7 @@ help: ## List the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-$(STAMP): $(PY) constraints.txt requirements-dev.txt packages/queue/pyproject.toml services/api/pyproject.toml services/worker/pyproject.toml
+$(STAMP): $(PY) constraints.txt requirements-dev.txt packages/queue/pyproject.toml services/api/pyproject.toml services/worker/pyproject.toml packages/client/pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip 2>&1 | $(QUIET_PIP)
 	$(PIP) -r requirements-dev.txt 2>&1 | $(QUIET_PIP)
 	touch $(STAMP)

@@ -1,0 +1,1 @@
+"""Stoker's Python client: submit jobs to the API and read them back, sync or async."""
