@@ -17,6 +17,7 @@ MEMBERS = {
     "stoker_queue": ROOT / "packages" / "queue",
     "stoker_api": ROOT / "services" / "api",
     "stoker_worker": ROOT / "services" / "worker",
+    "stoker_client": ROOT / "packages" / "client",
 }
 
 
