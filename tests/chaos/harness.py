@@ -100,6 +100,7 @@ class Kill:
 class Worker:
     name: str
     service: Service
+    health_port: int | None = None
     started: float = field(default_factory=time.time)
 
     @property
@@ -155,18 +156,19 @@ class Stack:
         """A worker of ``tasks`` on the chaos queue; ``settings`` become its ``WORKER_*`` variables."""
         self._serial += 1
         name = f"{self.name}-w{self._serial}"
-        if health:
-            settings |= {"health_port": str(free_port()), "health_host": "127.0.0.1"}
+        settings.setdefault("queues", QUEUE)
+        port = free_port() if health else None
+        if port is not None:
+            settings |= {"health_port": str(port), "health_host": "127.0.0.1"}
         service = start_worker(
             self.redis.url,
             self.dir,
             name,
             env={"CHAOS_LEDGER": str(self.ledger)},
             tasks=tasks,
-            queues=QUEUE,
             **settings,
         )
-        worker = Worker(name, service)
+        worker = Worker(name, service, port)
         self.workers.append(worker)
         return worker
 

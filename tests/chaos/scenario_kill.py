@@ -36,7 +36,7 @@ class Size:
 
 FULL = Size(
     jobs=10_000,
-    lease_s=4,
+    lease_s=5,
     workers=3,
     concurrency=4,
     job_s=0.01,
@@ -47,7 +47,7 @@ FULL = Size(
 )
 REDUCED = Size(
     jobs=300,
-    lease_s=2,
+    lease_s=3,
     workers=2,
     concurrency=4,
     job_s=0.1,
