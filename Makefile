@@ -17,7 +17,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHART := charts/stoker
 PYTEST_ARGS ?=
 
-.PHONY: all help install run test lint fmt typecheck pytest dashboards bench clean kube-tools checkov-install chart-sync chart-lint chart-test checkov k8s images image-test
+.PHONY: all help install run test lint fmt typecheck pytest dashboards bench chaos clean kube-tools checkov-install chart-sync chart-lint chart-test checkov k8s images image-test
 
 all: test ## Lint, type-check and run the whole suite
 
@@ -98,6 +98,10 @@ bench: install ## Benchmarks, printed as a table
 	$(PY) benchmarks/queue_bench.py
 	$(PY) benchmarks/api_bench.py
 	$(PY) benchmarks/embed_bench.py
+
+# Real Redis (AOF), API and worker processes on loopback, SIGKILL/SIGTERM/SIGSTOP; bounded, under 10 minutes.
+chaos: install ## The chaos scenarios at full size, printed as one table (exit 1 if any fails)
+	$(PY) -m tests.chaos
 
 # Container images with podman from a local base, no registry needed (scripts/images/; storage in build/containers).
 images: ## Build the API and worker images (localhost/stoker-{api,worker}:<commit> and :dev)
