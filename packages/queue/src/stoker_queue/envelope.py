@@ -39,11 +39,17 @@ class JobEnvelope(BaseModel):
         metadata: the client's own labels, returned as given.
         trace: W3C trace context carrier (``traceparent``, ``tracestate``).
         idempotency_key: the key a resubmission is matched by.
+        request_digest: SHA-256 of what was asked for; a resubmission under the same idempotency key
+            must match it. Written right after ``schema_version``, ahead of any client data, so that
+            ``enqueue.lua`` reads it from the head of the JSON.
+        owner: the key id of the API key that submitted the job (never the key); None when submitted
+            past the API.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     schema_version: int = SCHEMA_VERSION
+    request_digest: str | None = None
     id: str
     task: str
     queue: str
@@ -58,6 +64,7 @@ class JobEnvelope(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     trace: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = None
+    owner: str | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json(exclude_defaults=False)

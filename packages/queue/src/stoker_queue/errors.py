@@ -8,6 +8,7 @@ QueueError
 ├── ResultNotReady          the job has not finished
 ├── ResultExpired           the job finished but its result is gone, or the job expired
 ├── InvalidTransition       e.g. cancel a finished job, retry a running one
+├── IdempotencyConflict     an idempotency key already names a job submitted with a different request
 └── LeaseLost               an ack or renewal from a claim that is no longer current
 """
 
@@ -63,6 +64,14 @@ class InvalidTransition(QueueError):
         self.job_id = job_id
         self.status = status
         self.action = action
+
+
+class IdempotencyConflict(QueueError):
+    """The idempotency key names a job of the same owner that was submitted with a different request."""
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(f"idempotency key {idempotency_key!r} was already used for a different request")
+        self.idempotency_key = idempotency_key
 
 
 class LeaseLost(QueueError):

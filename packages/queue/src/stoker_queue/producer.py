@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from pydantic import JsonValue
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.envelope import JobEnvelope, WebhookSpec
-from stoker_queue.errors import InvalidQueueName, InvalidTransition, JobNotFound
+from stoker_queue.errors import IdempotencyConflict, InvalidQueueName, InvalidTransition, JobNotFound
 from stoker_queue.ids import new_job_id, queue_of
 from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
 from stoker_queue.scripts import NewJob, Scripts
@@ -19,6 +21,8 @@ from stoker_queue.status import JobStatus, Priority
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "default"
+# What enqueue.lua answers, as a job's status, for a job whose idempotency key is taken by another request.
+CONFLICT = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,9 @@ class JobRequest:
         priority: claim order among waiting jobs.
         delay_s: wait this long before the job may start.
         ttl_s: expire if not started this long after it became due.
-        idempotency_key: submitting the same key again returns the first job.
+        idempotency_key: submitting the same request under the same key again returns the first
+            job; a different request under it is an ``IdempotencyConflict``. Keys are scoped per owner.
+        owner: the key id of the API key submitting (never the key itself).
     """
 
     task: str
@@ -48,6 +54,32 @@ class JobRequest:
     webhook: WebhookSpec | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     trace: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+
+
+def request_digest(req: JobRequest) -> str:
+    """SHA-256 over what the request asks for: every field but its trace context, key and owner."""
+    asked = {
+        "task": req.task,
+        "input": req.input,
+        "queue": req.queue,
+        "priority": req.priority.value,
+        "max_attempts": req.max_attempts,
+        "max_crashes": req.max_crashes,
+        "timeout_s": req.timeout_s,
+        "ttl_s": req.ttl_s,
+        "delay_s": req.delay_s,
+        "webhook": req.webhook.model_dump(mode="json") if req.webhook else None,
+        "metadata": req.metadata,
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _scoped(req: JobRequest) -> str | None:
+    """The idempotency key as stored: one owner's keys never match another's."""
+    if req.idempotency_key is None or req.owner is None:
+        return req.idempotency_key
+    return f"{req.owner}:{req.idempotency_key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +108,12 @@ class Producer:
 
     @translate_errors
     async def submit_many(self, requests: list[JobRequest]) -> list[Submitted]:
-        """Enqueue jobs, one script call per queue, all in one round trip. Answers in request order."""
+        """Enqueue jobs, one script call per queue, all in one round trip. Answers in request order.
+
+        Raises:
+            IdempotencyConflict: a job's idempotency key names a job submitted with a different
+                request; no job of that queue's share of the batch was written.
+        """
         by_queue: dict[str, list[tuple[int, NewJob]]] = defaultdict(list)
         for i, req in enumerate(requests):
             if not is_valid_queue_name(req.queue):
@@ -94,7 +131,13 @@ class Producer:
             replies = await pipe.execute()
         replies = replies[1:] if by_queue else replies
         for (_, jobs), reply in zip(by_queue.items(), replies, strict=True):
-            for (i, _), (job_id, created, status) in zip(jobs, Scripts.decode_enqueue(reply), strict=True):
+            decoded = Scripts.decode_enqueue(reply)
+            conflict = next(
+                (i for (i, _), (_, _, status) in zip(jobs, decoded, strict=True) if status == CONFLICT), None
+            )
+            if conflict is not None:
+                raise IdempotencyConflict(requests[conflict].idempotency_key or "")
+            for (i, _), (job_id, created, status) in zip(jobs, decoded, strict=True):
                 out[i] = Submitted(id=job_id, created=created, status=JobStatus(status))
         return [s for s in out if s is not None]
 
@@ -115,6 +158,8 @@ class Producer:
             metadata=req.metadata,
             trace=req.trace,
             idempotency_key=req.idempotency_key,
+            request_digest=request_digest(req) if req.idempotency_key else None,
+            owner=req.owner,
         )
         return NewJob(
             id=job_id,
@@ -124,7 +169,7 @@ class Producer:
             max_crashes=req.max_crashes,
             delay_ms=max(0, round(req.delay_s * 1000)),
             ttl_ms=max(0, round((req.ttl_s or 0) * 1000)),
-            idempotency_key=req.idempotency_key,
+            idempotency_key=_scoped(req),
             idempotency_ttl_ms=round(self._broker.options.idempotency_ttl_s * 1000),
             has_webhook=req.webhook is not None,
         )

@@ -10,6 +10,7 @@ from pydantic import JsonValue
 from redis.exceptions import NoScriptError
 
 from stoker_queue.broker import Broker, translate_errors
+from stoker_queue.envelope import JobEnvelope
 from stoker_queue.errors import InvalidQueueName, JobNotFound, ResultExpired, ResultNotReady
 from stoker_queue.ids import SEPARATOR, queue_of
 from stoker_queue.keys import QUEUES_KEY, WORKERS_KEY, QueueKeys, is_valid_queue_name, worker_key
@@ -36,8 +37,12 @@ class Reader:
         self._broker = broker
 
     @translate_errors
-    async def get_job(self, job_id: str) -> Job:
-        """Raises ``JobNotFound`` for an unknown id (or one past retention)."""
+    async def get_job(self, job_id: str, *, owner: str | None = None) -> Job:
+        """Raises ``JobNotFound`` for an unknown id (or one past retention).
+
+        Args:
+            owner: when given, a job of any other owner is not found either (tenants never see each other's).
+        """
         q = QueueKeys(queue_of(job_id))
         async with self._broker.redis.pipeline(transaction=True) as pipe:
             pipe.hget(q.jobs, job_id)
@@ -45,11 +50,17 @@ class Reader:
             envelope, state = await pipe.execute()
         if envelope is None or state is None:
             raise JobNotFound(job_id)
-        return Job.decode(envelope, state)
+        job = Job.decode(envelope, state)
+        if owner is not None and job.owner != owner:
+            raise JobNotFound(job_id)
+        return job
 
     @translate_errors
-    async def get_result(self, job_id: str) -> JsonValue:
+    async def get_result(self, job_id: str, *, owner: str | None = None) -> JsonValue:
         """The output of a succeeded job.
+
+        Args:
+            owner: when given, a job of any other owner is not found.
 
         Raises:
             JobNotFound: unknown id.
@@ -63,6 +74,8 @@ class Reader:
             pipe.get(q.result(job_id))
             envelope, state, result = await pipe.execute()
         if envelope is None or state is None:
+            raise JobNotFound(job_id)
+        if owner is not None and JobEnvelope.from_json(envelope).owner != owner:
             raise JobNotFound(job_id)
         status = JobStatus(json.loads(state)["status"])
         if status is JobStatus.SUCCEEDED:
@@ -86,15 +99,17 @@ class Reader:
         queue: str | None = None,
         status: JobStatus | None = None,
         task: str | None = None,
+        owner: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
     ) -> tuple[list[Job], str | None]:
-        """Jobs newest first, optionally of one queue, one status and one task.
+        """Jobs newest first, optionally of one queue, one status, one task and one owner.
 
-        The task filter reads the index in pages and keeps the matches; a page scans at most
-        ``MAX_SCAN`` jobs, so it may come back short with a cursor to go on from.
+        The task and owner filters read the index in pages and keep the matches; a page scans at
+        most ``MAX_SCAN`` jobs, so it may come back short with a cursor to go on from.
 
         Args:
+            owner: only the jobs this key id submitted.
             cursor: the ``next_cursor`` of the previous page; None for the first.
 
         Returns:
@@ -105,11 +120,12 @@ class Reader:
         queues = [queue] if queue is not None else await self.list_queues()
         found: list[Job] = []
         scanned = 0
+        filtered = task is not None or owner is not None
         while True:
-            batch = limit if task is None else max(limit, 100)
+            batch = max(limit, 100) if filtered else limit
             ids, more = await self._index_page(queues, status, cursor, batch)
             for job in await self._load(ids):
-                if task is None or job.task == task:
+                if (task is None or job.task == task) and (owner is None or job.owner == owner):
                     found.append(job)
                 if len(found) == limit:
                     last = job.id

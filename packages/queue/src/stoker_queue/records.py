@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -46,6 +46,32 @@ class JobError(BaseModel):
     details: JsonValue = None
 
 
+WebhookState = Literal["pending", "delivered", "failed", "refused"]
+WEBHOOK_STATES: tuple[str, ...] = get_args(WebhookState)
+
+
+class WebhookDelivery(BaseModel):
+    """How a finished job's webhook delivery stands, as the deliverer records it on the job's state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: WebhookState
+    attempts: int = 0
+    error: str | None = None
+
+    @classmethod
+    def from_state(cls, st: dict[str, Any]) -> WebhookDelivery | None:
+        """The delivery in a state record; None while the record holds none (or one of a newer kind)."""
+        state = st.get("webhook_state")
+        if state not in WEBHOOK_STATES:
+            return None
+        try:
+            attempts = int(st.get("webhook_attempts") or 0)
+        except (TypeError, ValueError):
+            attempts = 0
+        return cls(state=state, attempts=attempts, error=str(st.get("webhook_error") or "") or None)
+
+
 class Timings(BaseModel):
     """Seconds: waiting before the last start, running in the last attempt, submit to finish."""
 
@@ -77,7 +103,13 @@ class Job(BaseModel):
     error: JobError | None
     cancel_requested: bool
     metadata: dict[str, str]
+    webhook: WebhookDelivery | None
     envelope: JobEnvelope
+
+    @property
+    def owner(self) -> str | None:
+        """The key id of the API key that submitted the job."""
+        return self.envelope.owner
 
     @classmethod
     def decode(cls, envelope_json: str, state_json: str) -> Job:
@@ -112,6 +144,7 @@ class Job(BaseModel):
             error=JobError.model_validate_json(st["error"]) if st.get("error") else None,
             cancel_requested=bool(st.get("cancel_requested")),
             metadata=env.metadata,
+            webhook=WebhookDelivery.from_state(st) if env.webhook is not None else None,
             envelope=env,
         )
 

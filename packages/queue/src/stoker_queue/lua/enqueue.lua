@@ -7,13 +7,57 @@
 --              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key),
 --              1 if the job has a webhook (0: none)
 -- Returns, per job: the job id (an existing one on an idempotency hit), 1 if created (0 if not),
--- and the job's status.
--- Invariant: an idempotency key names at most one live job; a new job enters exactly one of
--- waiting or scheduled, and the indexes.
+-- and the job's status. If any job's idempotency key names a job submitted with a different
+-- request (its envelope's request_digest differs), nothing is written and the status of each job
+-- is 'conflict' for those jobs and '' for the others.
+-- Invariant: an idempotency key names at most one live job, and only ever for one request; a new
+-- job enters exactly one of waiting or scheduled, and the indexes.
 local now = clock(ARGV[1])
 local count = tonumber(ARGV[2])
 local out = {}
 local next_key = FIRST_EXTRA_KEY
+
+-- envelope.py writes the digest right after schema_version, ahead of any client data.
+local function digest_of(envelope)
+  if not envelope then return nil end
+  return string.match(envelope, '^{"schema_version":%d+,"request_digest":"(%x+)"')
+end
+
+-- First pass, before any write: the digest each idempotency key stands for (false: a job written
+-- before digests, which matches any request), counting jobs earlier in this call.
+local held, conflicts, conflicted = {}, {}, false
+for j = 0, count - 1 do
+  local a = 3 + j * 9
+  if tonumber(ARGV[a + 7]) > 0 then
+    local idem_key = KEYS[next_key]
+    next_key = next_key + 1
+    local mine = digest_of(ARGV[a + 1])
+    local theirs = held[idem_key]
+    if theirs == nil then
+      local existing = redis.call('GET', idem_key)
+      if existing and redis.call('HEXISTS', K_STATE, existing) == 1 then
+        theirs = digest_of(redis.call('HGET', K_JOBS, existing)) or false
+      else
+        theirs = mine or false
+      end
+      held[idem_key] = theirs
+    end
+    if theirs and mine and theirs ~= mine then
+      conflicts[j] = true
+      conflicted = true
+    end
+  end
+end
+if conflicted then
+  for j = 0, count - 1 do
+    out[#out + 1] = ARGV[3 + j * 9]
+    out[#out + 1] = 0
+    out[#out + 1] = conflicts[j] and 'conflict' or ''
+  end
+  return out
+end
+
+next_key = FIRST_EXTRA_KEY
 local queued = 0
 for j = 0, count - 1 do
   local a = 3 + j * 9
