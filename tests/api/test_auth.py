@@ -68,3 +68,20 @@ def test_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, redis_u
     settings = ApiSettings()
     assert [k.get_secret_value() for k in settings.api_keys] == ["k1-0123456789abcdef", "k2-0123456789abcdef"]
     assert "0123456789" not in repr(settings)  # secrets never print
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"task": 1, "unknown": true}', "application/json"),
+        (b"task=echo", "application/x-www-form-urlencoded"),
+        (b"", "application/json"),
+    ],
+)
+def test_401_comes_before_body_validation(redis_url: str, body: bytes, content_type: str) -> None:
+    with make_client(redis_url, key=None) as client:
+        for path in ("/v1/jobs", "/v1/jobs/batch"):
+            r = client.post(path, content=body, headers={"Content-Type": content_type})
+            assert r.status_code == 401, (path, body, r.text)
+            assert error_of(r)["code"] == "unauthorized"

@@ -36,3 +36,43 @@ def test_redis_outage_is_503_with_retry_after_and_the_api_recovers(own_redis: Re
             time.sleep(0.05)
         publish_catalog(own_redis.url)  # as the workers' next heartbeat does
         assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202
+
+
+def test_a_503_never_names_the_redis_address(own_redis: RedisProcess) -> None:
+    with make_client(own_redis.url) as client:
+        own_redis.stop()
+        for path in ("/readyz", "/v1/jobs/default.01JDX3K0000000000000000000", "/v1/queues"):
+            r = client.get(path)
+            assert r.status_code == 503, r.text
+            assert "127.0.0.1" not in r.text and str(own_redis.port) not in r.text, r.text
+
+
+def test_a_frozen_redis_is_503_within_a_second(own_redis: RedisProcess) -> None:
+    import os
+    import signal
+
+    publish_catalog(own_redis.url)
+    with make_client(own_redis.url) as client:
+        assert client.post("/v1/jobs", json={"task": "echo"}).status_code == 202  # the pool holds a connection
+        assert own_redis._proc is not None
+        pid = own_redis._proc.pid
+        os.kill(pid, signal.SIGSTOP)  # up, accepting connections, answering nothing
+        try:
+            for method, path in (
+                ("GET", "/v1/jobs/default.01JDX3K0000000000000000000"),
+                ("POST", "/v1/jobs"),
+                ("GET", "/readyz"),
+                ("GET", "/v1/jobs"),
+            ):
+                started = time.monotonic()
+                r = client.request(method, path, json={"task": "echo"} if method == "POST" else None)
+                took = time.monotonic() - started
+                assert r.status_code == 503, (path, r.text)
+                assert r.headers["Retry-After"] == "1"
+                assert took < 1.0, (path, took)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

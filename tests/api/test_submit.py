@@ -178,5 +178,29 @@ def test_an_idempotent_resubmit_reports_the_existing_jobs_status(client: TestCli
 
     first = client.post("/v1/jobs", json={"task": "echo", "idempotency_key": "once"}).json()
     work_one(redis_url, "done")
-    again = client.post("/v1/jobs", json={"task": "echo", "idempotency_key": "once", "delay_s": 30}).json()
+    again = client.post("/v1/jobs", json={"task": "echo", "idempotency_key": "once"}).json()
     assert (again["id"], again["created"], again["status"]) == (first["id"], False, "succeeded")
+
+
+def test_nan_infinity_and_booleans_for_numbers_are_422(client: TestClient) -> None:
+    cases = [
+        (b'{"task": "echo", "input": NaN}', "body.input"),
+        (b'{"task": "echo", "input": {"x": [1, Infinity]}}', "body.input"),
+        (b'{"task": "echo", "input": -Infinity}', "body.input"),
+        (b'{"task": "echo", "delay_s": NaN}', "body.delay_s"),
+        (b'{"task": "echo", "timeout_s": Infinity}', "body.timeout_s"),
+        (b'{"task": "echo", "max_attempts": true}', "body.max_attempts"),
+        (b'{"task": "echo", "delay_s": false}', "body.delay_s"),
+        (b'{"task": "echo", "timeout_s": true}', "body.timeout_s"),
+        (b'{"task": "echo", "ttl_s": true}', "body.ttl_s"),
+        (b'{"jobs": [{"task": "echo", "input": NaN}]}', "body.jobs.0.input"),
+    ]
+    for body, field in cases:
+        path = "/v1/jobs/batch" if body.startswith(b'{"jobs"') else "/v1/jobs"
+        r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (body, r.text)
+        error = error_of(r)
+        assert error["code"] == "invalid_request"
+        assert field in [d["field"] for d in error["details"]], (body, error)  # type: ignore[attr-defined]
+    fine = client.post("/v1/jobs", json={"task": "echo", "input": [True, 1.5], "delay_s": 1, "max_attempts": 2})
+    assert fine.status_code == 202, fine.text

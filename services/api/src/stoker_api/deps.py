@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from stoker_api.auth import Principal, require_admin
+from stoker_api.auth import STATE_KEY, Principal, require_admin
 from stoker_api.context import ApiContext
 
 
@@ -16,7 +16,10 @@ def _context(request: Request) -> ApiContext:
 
 
 def _caller(request: Request) -> Principal:
-    return _context(request).auth.authenticate(request)
+    found = request.scope.get("state", {}).get(STATE_KEY)  # RequireKey checked the key already
+    if isinstance(found, Principal):
+        return found
+    return _context(request).auth.authenticate(request.headers.get("authorization", ""))
 
 
 def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:

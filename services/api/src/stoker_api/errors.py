@@ -21,8 +21,12 @@ from stoker_queue import (
     ResultExpired,
     ResultNotReady,
 )
+from stoker_queue.errors import IdempotencyConflict
 
 log = logging.getLogger(__name__)
+
+# What a 503 says: never the address or the error text of the Redis client, which name the server.
+UNAVAILABLE_MESSAGE = "the queue is unavailable right now; retry after Retry-After seconds"
 
 
 class ApiError(Exception):
@@ -43,6 +47,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     InvalidQueueName: (400, "invalid_queue"),
     ResultNotReady: (409, "result_not_ready"),
     InvalidTransition: (409, "invalid_transition"),
+    IdempotencyConflict: (409, "idempotency_conflict"),
     ResultExpired: (410, "result_expired"),
     QueueUnavailable: (503, "queue_unavailable"),
     QueueError: (400, "queue_error"),
@@ -66,6 +71,11 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def unavailable_response(retry_after_s: int) -> JSONResponse:
+    """The 503 while Redis does not answer."""
+    return error_response(503, "queue_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": str(retry_after_s)})
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
@@ -82,10 +92,10 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
 
     async def on_queue_error(_: Request, exc: Exception) -> JSONResponse:
         status, code = next((ERROR_TABLE[c] for c in type(exc).__mro__ if c in ERROR_TABLE), (500, "internal"))
-        headers = {"Retry-After": str(retry_after_s)} if status == 503 else None
         if status == 503:
-            log.warning("redis unreachable: %s", exc)
-        return error_response(status, code, str(exc), headers=headers)
+            log.warning("%s", exc)
+            return unavailable_response(retry_after_s)
+        return error_response(status, code, str(exc))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from stoker_api import telemetry
+from stoker_api.auth import RequireKey
 from stoker_api.body_limit import BodyLimit
 from stoker_api.context import ApiContext
 from stoker_api.errors import install_error_handlers
@@ -61,19 +62,21 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
+    # The last added runs first: metrics see every answer, the key is checked before the body is read.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequireKey, authenticator=ctx.auth)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
+        path = getattr(route, "path_format", "unmatched")  # the template, without convertors
         ctx.metrics.requests.labels(request.method, path, str(response.status_code)).observe(
             time.perf_counter() - started
         )
         return response
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(jobs.build_router(settings))
     for module in (queues, workers, tasks, health):
         app.include_router(module.router)

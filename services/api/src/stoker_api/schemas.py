@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, JsonValue, field_validator
 
 from stoker_queue import QUEUE_NAME_PATTERN, Job, JobStatus, Priority, QueueStats, TaskInfo, WorkerInfo
+from stoker_queue.records import WebhookState
 
 T = TypeVar("T")
 
 FINAL_EVENTS = ("succeeded", "failed", "canceled", "expired")
+
+
+def _not_a_bool(value: object) -> object:
+    # Python counts booleans as numbers; JSON does not.
+    if isinstance(value, bool):
+        raise ValueError("Input should be a number, not a boolean")
+    return value
+
+
+NUMBER = BeforeValidator(_not_a_bool)
+
+
+def finite_json(value: JsonValue) -> JsonValue:
+    """``value`` once it holds no NaN or Infinity (Python's JSON parser accepts them; JSON has none)."""
+    stack = [value]
+    while stack:  # iterative: as deep as the parser allowed, without recursion
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("NaN and Infinity are not JSON numbers")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
 
 
 class WebhookIn(BaseModel):
@@ -45,12 +71,21 @@ class SubmitJob(BaseModel):
     idempotency_key: str | None = Field(
         default=None, min_length=1, max_length=200, description="Or the Idempotency-Key header."
     )
-    max_attempts: int | None = Field(default=None, ge=1, le=100, description="Defaults to the task's.")
-    timeout_s: float | None = Field(default=None, gt=0, le=86_400, description="Defaults to the task's.")
-    ttl_s: float | None = Field(default=None, gt=0, le=30 * 86_400, description="Expire if not started by then.")
-    delay_s: float = Field(default=0.0, ge=0, le=30 * 86_400)
+    # JSON numbers only: never booleans, and never NaN or Infinity.
+    max_attempts: Annotated[int, Field(ge=1, le=100), NUMBER] | None = Field(
+        default=None, description="Defaults to the task's."
+    )
+    timeout_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False), NUMBER] | None = Field(
+        default=None, description="Defaults to the task's."
+    )
+    ttl_s: Annotated[float, Field(gt=0, le=30 * 86_400, allow_inf_nan=False), NUMBER] | None = Field(
+        default=None, description="Expire if not started by then."
+    )
+    delay_s: Annotated[float, Field(ge=0, le=30 * 86_400, allow_inf_nan=False), NUMBER] = 0.0
     webhook: WebhookIn | None = None
     metadata: dict[str, str] = Field(default_factory=dict, max_length=64, description="Returned as given.")
+
+    _finite_input = field_validator("input")(finite_json)
 
 
 class SubmitBatch(BaseModel):
@@ -119,6 +154,16 @@ class ErrorView(BaseModel):
     details: JsonValue = None
 
 
+class WebhookView(BaseModel):
+    """How the job's webhook delivery stands, once the job has ended."""
+
+    state: WebhookState = Field(
+        description="`pending` until settled (retries included), then `delivered`, `failed` or `refused`."
+    )
+    attempts: int = Field(description="Deliveries attempted since the job last ended.")
+    error: str | None = Field(description="The last delivery error, short; null after a delivery.")
+
+
 class JobView(BaseModel):
     """A job's status, as clients poll it."""
 
@@ -138,12 +183,23 @@ class JobView(BaseModel):
     error: ErrorView | None
     cancel_requested: bool
     metadata: dict[str, str]
+    webhook: WebhookView | None = Field(default=None, description="Null when the job has no webhook delivery.")
     links: Links
 
     @classmethod
-    def of(cls, job: Job, links: Links) -> JobView:
+    def of(cls, job: Job, links: Links, *, tracebacks: bool) -> JobView:
+        """The view of ``job``; worker tracebacks in its error only with ``tracebacks`` (admin keys)."""
         data: dict[str, Any] = job.model_dump(exclude={"envelope"})
+        if not tracebacks and data["error"] is not None:
+            data["error"]["details"] = _without_traceback(data["error"]["details"])
         return cls.model_validate({**data, "links": links})
+
+
+def _without_traceback(details: Any) -> Any:
+    if not isinstance(details, dict) or "traceback" not in details:
+        return details
+    rest = {k: v for k, v in details.items() if k != "traceback"}
+    return rest or None
 
 
 class ResultView(BaseModel):

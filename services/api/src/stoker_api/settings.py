@@ -7,11 +7,15 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.asyncio.connection import parse_url
 
 from stoker_queue import Rate, RedisSettings
 from stoker_queue.settings import split_commas
 
 log = logging.getLogger(__name__)
+
+# The share of redis_timeout_s one try of a Redis command gets: two tries and a backoff of up to 0.1 s fit.
+TRY_SHARE = 0.4
 
 
 class ApiSettings(BaseSettings):
@@ -76,15 +80,32 @@ class ApiSettings(BaseSettings):
             raise ValueError("API keys must be at least 16 characters")
         return self
 
+    @model_validator(mode="after")
+    def _redis_url_parses(self) -> ApiSettings:
+        try:
+            parse_url(self.redis.redis_url)
+        except ValueError:
+            # Neither the URL nor the parser's reason is shown: either may hold part of a password.
+            raise ValueError(
+                "REDIS_URL: not a Redis URL; use redis://[user:password@]host:port/db, rediss://... or unix://..."
+            ) from None
+        return self
+
     @property
     def rate(self) -> Rate:
         return Rate.parse(self.submit_rate, burst=self.submit_burst)
 
     def queue_redis(self) -> RedisSettings:
-        """The Redis settings with timeouts short enough that an outage is a 503 within a second."""
+        """The Redis settings with timeouts short enough that an outage is a 503 within ``redis_timeout_s``.
+
+        The queue's client tries a command that timed out once more, after a short backoff (``Broker``):
+        each try gets ``TRY_SHARE`` of the budget, so both tries and the backoff fit in it, even against
+        a Redis that accepts connections and answers nothing (frozen, or stalled).
+        """
+        per_try = self.redis_timeout_s * TRY_SHARE
         return self.redis.model_copy(
             update={
-                "redis_socket_timeout_s": min(self.redis.redis_socket_timeout_s, self.redis_timeout_s),
-                "redis_connect_timeout_s": min(self.redis.redis_connect_timeout_s, self.redis_timeout_s),
+                "redis_socket_timeout_s": min(self.redis.redis_socket_timeout_s, per_try),
+                "redis_connect_timeout_s": min(self.redis.redis_connect_timeout_s, per_try),
             }
         )

@@ -7,13 +7,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from stoker_api.deps import Ctx
-from stoker_api.errors import error_response
+from stoker_api.errors import unavailable_response
+from stoker_api.routes.common import too_large
 from stoker_queue import QueueUnavailable
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process serves requests")
+@router.get("/healthz", summary="Liveness: the process serves requests", responses=too_large())
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -21,15 +22,13 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: Redis answers",
-    responses={200: {"description": "Ready."}, 503: {"description": "Redis is unreachable."}},
+    responses={200: {"description": "Ready."}, 503: {"description": "Redis is unreachable."}, **too_large()},
 )
 async def readyz(ctx: Ctx) -> JSONResponse:
     try:
         await ctx.broker.ping()
-    except QueueUnavailable as exc:
-        return error_response(
-            503, "queue_unavailable", str(exc), headers={"Retry-After": str(ctx.settings.retry_after_s)}
-        )
+    except QueueUnavailable:
+        return unavailable_response(ctx.settings.retry_after_s)
     return JSONResponse({"status": "ready"})
 
 
@@ -37,7 +36,7 @@ async def readyz(ctx: Ctx) -> JSONResponse:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **too_large()},
 )
 async def metrics(ctx: Ctx) -> Response:
     """The API's metrics and the queue gauges, read from Redis now; `stoker_redis_up` is 0 when Redis

@@ -1,5 +1,8 @@
 """Jobs: submit (one or a batch), read, wait, stream, cancel, retry, list.
 
+A job belongs to the key that submitted it: other user keys get 404 for it and never list it;
+admin keys see every job, and alone see worker tracebacks.
+
 Annotations here are evaluated eagerly: FastAPI must resolve the ``Wait`` alias built per app.
 """
 
@@ -9,9 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from stoker_api.auth import Principal
 from stoker_api.deps import Caller, Ctx
 from stoker_api.errors import ApiError
-from stoker_api.routes.common import check_size, errors, links
+from stoker_api.routes.common import JOB_PATH, check_size, errors, links
 from stoker_api.schemas import Accepted, JobView, Page, ResultView, SubmitBatch, SubmitJob
 from stoker_api.settings import ApiSettings
 from stoker_api.waiting import event_stream, wait_for_end
@@ -19,6 +23,7 @@ from stoker_queue import (
     JOB_ID_PATTERN,
     QUEUE_NAME_PATTERN,
     TERMINAL,
+    Job,
     JobRequest,
     JobStatus,
     Submitted,
@@ -33,8 +38,23 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         float, Query(ge=0, le=settings.max_wait_s, description="Hold the request up to this many seconds.")
     ]
 
-    async def to_request(ctx: Ctx, body: SubmitJob, header_key: str | None, where: str = "") -> JobRequest:
+    def owner(caller: Principal) -> str | None:
+        """Whose jobs the caller may see: its own, or (admin keys) everyone's."""
+        return None if caller.admin else caller.key_id
+
+    def view(job: Job, caller: Principal) -> JobView:
+        return JobView.of(job, links(settings, job.id), tracebacks=caller.admin)
+
+    async def to_request(
+        ctx: Ctx, body: SubmitJob, caller: Principal, header_key: str | None = None, where: str = ""
+    ) -> JobRequest:
         s = ctx.settings
+        if header_key is not None and body.idempotency_key is not None and header_key != body.idempotency_key:
+            raise ApiError(
+                422,
+                "idempotency_key_mismatch",
+                "the Idempotency-Key header and the body's idempotency_key differ; send one, or the same",
+            )
         check_size("input", body.input, s.max_input_bytes)
         check_size("metadata", body.metadata, s.max_metadata_bytes)
         info = await ctx.catalog.check(body.task, body.input, where=where)
@@ -52,6 +72,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
             if body.webhook
             else None,
             metadata=body.metadata,
+            owner=caller.key_id,
         )
 
     async def spend(ctx: Ctx, scope: str, cost: int) -> None:
@@ -78,7 +99,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         response_model=Accepted,
         responses={
             200: {"model": JobView, "description": "With ?wait=: the job ended in time."},
-            **errors(404, 413, 429),
+            **errors(404, 409, 429),
         },
         summary="Submit a job",
     )
@@ -90,37 +111,39 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> Accepted | JSONResponse:
         """Queue a job and answer at once with its id (202). With `?wait=N`, hold the request up to N
-        seconds and answer 200 with the finished job if it ends in time."""
-        req = await to_request(ctx, body, idempotency_key)
-        await spend(ctx, caller.scope, 1)
+        seconds and answer 200 with the finished job if it ends in time.
+
+        The same idempotency key (per API key) with the same request answers the first job
+        (`created: false`); with a different request it is a `409 idempotency_conflict`."""
+        req = await to_request(ctx, body, caller, idempotency_key)
+        await spend(ctx, caller.key_id, 1)
         answer = accepted(ctx, req, await ctx.producer.submit(req))
         if wait > 0:
             job = await wait_for_end(ctx, answer.id, wait)
             if job.status in TERMINAL:
-                view = JobView.of(job, answer.links)
-                return JSONResponse(view.model_dump(mode="json"), status_code=200)
+                return JSONResponse(view(job, caller).model_dump(mode="json"), status_code=200)
         return answer
 
     @router.post(
         "/batch",
         status_code=status.HTTP_202_ACCEPTED,
         response_model=Page[Accepted],
-        responses=errors(404, 413, 429),
+        responses=errors(404, 409, 429),
         summary="Submit many jobs at once",
     )
     async def submit_batch(body: SubmitBatch, ctx: Ctx, caller: Caller) -> Page[Accepted]:
         """All or nothing: every job is checked first; then all go in one Redis round trip."""
         if len(body.jobs) > ctx.settings.max_batch_jobs:
             raise ApiError(413, "batch_too_large", f"{len(body.jobs)} jobs; the limit is {ctx.settings.max_batch_jobs}")
-        reqs = [await to_request(ctx, job, None, where=f"jobs.{i}.") for i, job in enumerate(body.jobs)]
-        await spend(ctx, caller.scope, len(reqs))
+        reqs = [await to_request(ctx, job, caller, where=f"jobs.{i}.") for i, job in enumerate(body.jobs)]
+        await spend(ctx, caller.key_id, len(reqs))
         submitted = await ctx.producer.submit_many(reqs)
         return Page[Accepted](items=[accepted(ctx, r, s) for r, s in zip(reqs, submitted, strict=True)])
 
     @router.get("", response_model=Page[JobView], responses=errors(), summary="List jobs, newest first")
     async def list_jobs(
         ctx: Ctx,
-        _: Caller,
+        caller: Caller,
         queue: Annotated[str | None, Query(pattern=QUEUE_NAME_PATTERN)] = None,
         status: JobStatus | None = None,
         task: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -129,30 +152,32 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Page[JobView]:
+        """The caller's own jobs; every job for admin keys."""
         jobs, next_cursor = await ctx.reader.list_jobs(
-            queue=queue, status=status, task=task, cursor=cursor, limit=limit
+            queue=queue, status=status, task=task, owner=owner(caller), cursor=cursor, limit=limit
         )
-        return Page[JobView](items=[JobView.of(j, links(ctx.settings, j.id)) for j in jobs], next_cursor=next_cursor)
+        return Page[JobView](items=[view(j, caller) for j in jobs], next_cursor=next_cursor)
 
-    @router.get("/{job_id}", response_model=JobView, responses=errors(404), summary="Read a job")
-    async def get_job(job_id: str, ctx: Ctx, _: Caller, wait: Wait = 0) -> JobView:
-        """Status, progress, attempts by cause, timings and error. With `?wait=N`, hold the request
-        until the job ends or N seconds pass."""
-        job = await (wait_for_end(ctx, job_id, wait) if wait > 0 else ctx.reader.get_job(job_id))
-        return JobView.of(job, links(ctx.settings, job_id))
+    @router.get(JOB_PATH, response_model=JobView, responses=errors(404), summary="Read a job")
+    async def get_job(job_id: str, ctx: Ctx, caller: Caller, wait: Wait = 0) -> JobView:
+        """Status, progress, attempts by cause, timings, error and webhook delivery. With `?wait=N`,
+        hold the request until the job ends or N seconds pass."""
+        if wait > 0:
+            return view(await wait_for_end(ctx, job_id, wait, owner=owner(caller)), caller)
+        return view(await ctx.reader.get_job(job_id, owner=owner(caller)), caller)
 
     @router.get(
-        "/{job_id}/result",
+        f"{JOB_PATH}/result",
         response_model=ResultView,
         responses=errors(404, 409, 410),
         summary="Read a finished job's output",
     )
-    async def get_result(job_id: str, ctx: Ctx, _: Caller) -> ResultView:
+    async def get_result(job_id: str, ctx: Ctx, caller: Caller) -> ResultView:
         """`409` while the job has not succeeded, `410` once the job expired or its result's TTL ran out."""
-        return ResultView(id=job_id, output=await ctx.reader.get_result(job_id))
+        return ResultView(id=job_id, output=await ctx.reader.get_result(job_id, owner=owner(caller)))
 
     @router.get(
-        "/{job_id}/events",
+        f"{JOB_PATH}/events",
         response_class=StreamingResponse,
         responses={
             200: {
@@ -163,27 +188,29 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         },
         summary="Stream a job's events until it ends",
     )
-    async def stream_events(job_id: str, ctx: Ctx, _: Caller) -> StreamingResponse:
-        await ctx.reader.get_job(job_id)  # 404 before the stream starts
+    async def stream_events(job_id: str, ctx: Ctx, caller: Caller) -> StreamingResponse:
+        await ctx.reader.get_job(job_id, owner=owner(caller))  # 404 before the stream starts
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
-        return StreamingResponse(
-            event_stream(ctx, job_id, links(ctx.settings, job_id)), media_type="text/event-stream", headers=headers
-        )
+        stream = event_stream(ctx, job_id, links(ctx.settings, job_id), tracebacks=caller.admin)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
-    @router.post("/{job_id}/cancel", response_model=JobView, responses=errors(404, 409), summary="Cancel a job")
-    async def cancel_job(job_id: str, ctx: Ctx, _: Caller) -> JobView:
+    # A job's owner never changes, so checking it first and then acting leaves no gap.
+    @router.post(f"{JOB_PATH}/cancel", response_model=JobView, responses=errors(404, 409), summary="Cancel a job")
+    async def cancel_job(job_id: str, ctx: Ctx, caller: Caller) -> JobView:
         """A waiting job is canceled at once; a running one gets a cancel request its handler sees."""
+        await ctx.reader.get_job(job_id, owner=owner(caller))
         await ctx.producer.cancel(job_id)
-        return JobView.of(await ctx.reader.get_job(job_id), links(ctx.settings, job_id))
+        return view(await ctx.reader.get_job(job_id), caller)
 
     @router.post(
-        "/{job_id}/retry",
+        f"{JOB_PATH}/retry",
         response_model=JobView,
         responses=errors(404, 409),
         summary="Queue a failed, canceled or expired job again",
     )
-    async def retry_job(job_id: str, ctx: Ctx, _: Caller) -> JobView:
+    async def retry_job(job_id: str, ctx: Ctx, caller: Caller) -> JobView:
+        await ctx.reader.get_job(job_id, owner=owner(caller))
         await ctx.producer.retry(job_id)
-        return JobView.of(await ctx.reader.get_job(job_id), links(ctx.settings, job_id))
+        return view(await ctx.reader.get_job(job_id), caller)
 
     return router
