@@ -1,7 +1,8 @@
 """From the ledger, the kill log and the final records to the numbers of the table.
 
 - **lost**: accepted, but its final record is missing or not ``succeeded``, or its stored output is
-  not what it was given.
+  not what it was given. A job dead-lettered as poison (``crashed``) after ``max_crashes`` crashes,
+  each of them a kill of a worker that held it, is what the design asks for: counted apart (``poison``).
 - **ran twice**: its handler started more than once. A rerun is *justified* when the run before it
   was on a worker SIGKILLed after that run started.
 - **wrongly charged**: ``error`` attempts (no chaos handler raises), and ``crash`` attempts beyond
@@ -46,6 +47,7 @@ def read_runs(path: Path) -> dict[str, list[Run]]:
 class Outcome:
     jobs: int = 0
     lost: list[str] = field(default_factory=list)
+    poison: list[str] = field(default_factory=list)  # dead-lettered after crashes that kills explain
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # error code of each job that did not succeed
     ran_twice: int = 0
@@ -86,8 +88,12 @@ def analyse(
         status = job.status.value if job else "missing"
         out.statuses[status] += 1
         if job is None or job.status is not JobStatus.SUCCEEDED or outputs.get(job_id) != given:
-            out.lost.append(job_id)
             out.errors[job.error.code if job and job.error else status] += 1
+            poisoned = job is not None and job.error is not None and job.error.code == "crashed"
+            if poisoned and job is not None and job.attempts.crash <= held_kills[job_id]:
+                out.poison.append(job_id)
+            else:
+                out.lost.append(job_id)
         job_runs = runs.get(job_id, [])
         if job is not None and job.status is JobStatus.SUCCEEDED and not job_runs:
             out.never_ran += 1

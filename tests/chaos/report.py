@@ -31,7 +31,12 @@ class Result:
     def fill(self, outcome: Outcome, tally: Tally) -> None:
         """The job columns from ``outcome``, the answer column from ``tally``."""
         self.jobs = str(outcome.jobs)
-        self.lost = str(len(outcome.lost))
+        self.lost = str(len(outcome.lost)) + (f" (+{len(outcome.poison)} poison)" if outcome.poison else "")
+        if outcome.poison:
+            self.notes.append(
+                f"{len(outcome.poison)} jobs dead-lettered as poison after max_crashes crashes, every one a kill "
+                f"of a worker holding them (e.g. {outcome.poison[:2]})"
+            )
         self.twice = outcome.twice_cell
         self.charged = str(outcome.wrongly_charged)
         unexpected = len(tally.unexpected_5xx)

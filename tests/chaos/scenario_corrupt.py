@@ -39,7 +39,7 @@ class Size:
 
 
 FULL = Size(examples=25, settle_s=5)
-REDUCED = Size(examples=3, settle_s=3)
+REDUCED = Size(examples=3, settle_s=2.5)
 
 
 @dataclass(eq=False)

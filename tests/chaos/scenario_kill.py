@@ -46,8 +46,8 @@ FULL = Size(
     timeout_s=360,
 )
 REDUCED = Size(
-    jobs=300,
-    lease_s=3,
+    jobs=200,
+    lease_s=5,
     workers=2,
     concurrency=4,
     job_s=0.1,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import JsonValue
 
-from tests.chaos.api import Answer, job, wait_for_task
+from tests.chaos.api import Answer, Tally, job, wait_for_task
 from tests.chaos.harness import Stack, Worker
 from tests.chaos.ledger import read_runs
 from tests.chaos.measure import check_no_reruns_or_charges, settle_and_measure
@@ -44,54 +44,58 @@ class Probes:
 
 
 def run(size: Size) -> list[Result]:
-    return [_one("unreachable", size), _one("frozen", size)]
+    """Both outages, one after the other, on the same Redis, API and workers; a row each."""
+    with Stack("outage") as stack:
+        assert stack.api is not None
+        workers = [stack.spawn(health=True, concurrency="4") for _ in range(2)]
+        wait_for_task(stack.api, "chaos_a")
+        _wait_serving(workers)
+        return [_phase(stack, workers, kind, size) for kind in ("unreachable", "frozen")]
 
 
-def _one(kind: str, size: Size) -> Result:
+def _phase(stack: Stack, workers: list[Worker], kind: str, size: Size) -> Result:
     result = Result(f"Redis {kind} {size.outage_s:g}s")
     started = time.monotonic()
-    with Stack(f"outage-{kind}") as stack:
-        api = stack.api
-        assert api is not None
-        workers = [stack.spawn(health=True, concurrency="4") for _ in range(2)]
-        wait_for_task(api, "chaos_a")
-        _wait_serving(workers)
-        jobs = [job("chaos_a", f"o{n}", size.job_s) for n in range(size.jobs)]
-        inputs: dict[str, JsonValue] = dict(zip(api.submit_batch(jobs), (j["input"] for j in jobs), strict=True))
-        time.sleep(size.lead_s)
-        probes, stop = Probes(), threading.Event()
-        prober = threading.Thread(target=_probe, args=(stack, workers, next(iter(inputs)), probes, stop))
-        api.outage.set()
-        down_at = time.time()
-        if kind == "unreachable":
-            stack.redis.stop()
-        else:
-            stack.redis.freeze()
-        prober.start()
-        time.sleep(size.outage_s)
-        stop.set()
-        up_at = time.time()
-        prober.join()
-        if kind == "unreachable":
-            stack.redis.start()
-        else:
-            stack.redis.thaw()
-        ready_s = api.wait_ready()
-        api.outage.clear()
-        _judge_probes(result, probes)
-        result.notes.append(f"the API ready {ready_s:.1f}s after Redis came back")
-        dead = [w.name for w in workers if not w.alive()]
-        result.check(not dead, f"workers exited during the outage: {dead}")
-        outcome = settle_and_measure(stack, inputs, result, settle_s=size.settle_s)
-        check_no_reruns_or_charges(result, outcome)
-        ended = [r for runs in read_runs(stack.ledger).values() for r in runs if r.ended and down_at < r.ended < up_at]
-        result.notes.append(f"{len(ended)} handler runs ended while Redis was {kind}")
-        result.check(bool(ended), f"no job finished while Redis was {kind}: the scenario proved nothing about settling")
+    api = stack.api
+    assert api is not None
+    api.tally = Tally()  # this phase's answers only
+    jobs = [job("chaos_a", f"{kind}{n}", size.job_s) for n in range(size.jobs)]
+    inputs: dict[str, JsonValue] = dict(zip(api.submit_batch(jobs), (j["input"] for j in jobs), strict=True))
+    time.sleep(size.lead_s)
+    probes, stop = Probes(), threading.Event()
+    prober = threading.Thread(target=_probe, args=(stack, workers, next(iter(inputs)), kind, probes, stop))
+    api.outage.set()
+    down_at = time.time()
+    if kind == "unreachable":
+        stack.redis.stop()
+    else:
+        stack.redis.freeze()
+    prober.start()
+    time.sleep(size.outage_s)
+    stop.set()
+    up_at = time.time()
+    prober.join()
+    if kind == "unreachable":
+        stack.redis.start()
+    else:
+        stack.redis.thaw()
+    ready_s = api.wait_ready()
+    api.outage.clear()
+    _judge_probes(result, probes)
+    result.notes.append(f"the API ready {ready_s:.1f}s after Redis came back")
+    dead = [w.name for w in workers if not w.alive()]
+    result.check(not dead, f"workers exited during the outage: {dead}")
+    outcome = settle_and_measure(stack, inputs, result, settle_s=size.settle_s)
+    check_no_reruns_or_charges(result, outcome)
+    runs = read_runs(stack.ledger)
+    ended = [r for i in inputs for r in runs.get(i, []) if r.ended and down_at < r.ended < up_at]
+    result.notes.append(f"{len(ended)} handler runs ended while Redis was {kind}")
+    result.check(bool(ended), f"no job finished while Redis was {kind}: the scenario proved nothing about settling")
     result.seconds = time.monotonic() - started
     return result
 
 
-def _probe(stack: Stack, workers: list[Worker], job_id: str, probes: Probes, stop: threading.Event) -> None:
+def _probe(stack: Stack, workers: list[Worker], job_id: str, kind: str, probes: Probes, stop: threading.Event) -> None:
     """Ask the API (a read, a listing, a submit) and each worker's liveness, every 0.2 s until ``stop``."""
     assert stack.api is not None
     n = 0
@@ -100,7 +104,7 @@ def _probe(stack: Stack, workers: list[Worker], job_id: str, probes: Probes, sto
         calls = [
             ("GET", f"/v1/jobs/{job_id}", {}),
             ("GET", "/v1/queues/chaos", {}),
-            ("POST", "/v1/jobs", {"json": job("chaos_a", f"probe{n}")}),
+            ("POST", "/v1/jobs", {"json": job("chaos_a", f"probe-{kind}{n}")}),
         ]
         for method, path, kwargs in calls:
             answer = stack.api.call(method, path, **kwargs)

@@ -14,6 +14,7 @@ from pydantic import JsonValue
 
 from tests.chaos.api import job, wait_for_task
 from tests.chaos.harness import TASKS_A, TASKS_AB, Stack
+from tests.chaos.ledger import read_runs
 from tests.chaos.measure import check_no_reruns_or_charges, settle_and_measure
 from tests.chaos.report import Result
 from tests.chaos.scenario_scale_in import _wait_serving
@@ -29,8 +30,8 @@ class Size:
     settle_s: float
 
 
-FULL = Size(jobs_a=1500, jobs_b=500, old_workers=3, job_s=0.05, step_s=2.0, settle_s=120)
-REDUCED = Size(jobs_a=150, jobs_b=60, old_workers=2, job_s=0.05, step_s=1.0, settle_s=60)
+FULL = Size(jobs_a=1500, jobs_b=500, old_workers=3, job_s=0.1, step_s=2.0, settle_s=120)
+REDUCED = Size(jobs_a=100, jobs_b=40, old_workers=2, job_s=0.3, step_s=1.0, settle_s=60)
 SETTINGS = {"concurrency": "4", "drain_s": "10"}
 
 
@@ -62,11 +63,16 @@ def run(size: Size) -> list[Result]:
             codes[worker.name] = stack.terminate(worker)
             if n < len(old) - 1:
                 new.append(stack.spawn(TASKS_AB, **SETTINGS))
+        last_old_left = time.time()
         result.notes.append(f"{len(old)} old workers replaced by {len(new)} new ones, {size.step_s:g}s apart")
         result.check(all(c == 0 for c in codes.values()), f"old workers exited {codes} on SIGTERM")
         outcome = settle_and_measure(stack, inputs, result, settle_s=size.settle_s)
         failed = dict(outcome.errors)
         result.check(not failed, f"jobs that did not succeed, by error: {failed}")
         check_no_reruns_or_charges(result, outcome)
+        b_ids = {i for i, given in inputs.items() if str(given["tag"]).startswith("b")}  # type: ignore[index]
+        runs = read_runs(stack.ledger)
+        early = sum(1 for i in b_ids for r in runs.get(i, []) if r.ended and r.ended < last_old_left)
+        result.notes.append(f"{early} of {len(b_ids)} B jobs finished while old workers still claimed from the queue")
     result.seconds = time.monotonic() - started
     return [result]

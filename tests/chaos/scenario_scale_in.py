@@ -28,7 +28,7 @@ class Size:
 
 
 FULL = Size(jobs=1500, workers=4, concurrency=4, job_s=0.1, drain_s=10, term_every_s=2.0, settle_s=120)
-REDUCED = Size(jobs=150, workers=2, concurrency=4, job_s=0.1, drain_s=5, term_every_s=1.0, settle_s=60)
+REDUCED = Size(jobs=100, workers=2, concurrency=4, job_s=0.1, drain_s=5, term_every_s=1.0, settle_s=60)
 
 
 def run(size: Size) -> list[Result]:
