@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -152,11 +153,13 @@ class Stack:
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def spawn(self, tasks: str = TASKS_A, *, health: bool = False, **settings: str) -> Worker:
-        """A worker of ``tasks`` on the chaos queue; ``settings`` become its ``WORKER_*`` variables."""
+    def spawn(
+        self, tasks: str = TASKS_A, common: Mapping[str, str] | None = None, *, health: bool = False, **more: str
+    ) -> Worker:
+        """A worker of ``tasks`` on the chaos queue; ``common`` and ``more`` become its ``WORKER_*`` variables."""
         self._serial += 1
         name = f"{self.name}-w{self._serial}"
-        settings.setdefault("queues", QUEUE)
+        settings = {"queues": QUEUE, **(common or {}), **more}
         port = free_port() if health else None
         if port is not None:
             settings |= {"health_port": str(port), "health_host": "127.0.0.1"}
@@ -197,6 +200,14 @@ class Stack:
         with contextlib.suppress(ValueError):
             self.workers.remove(worker)
         self.retired.append(worker)
+
+    def wait_serving(self, workers: list[Worker], timeout: float = 60) -> None:
+        """Until every one of ``workers`` has set up and claims."""
+        deadline = time.monotonic() + timeout
+        while not all(w.serving() for w in workers):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"workers did not start serving:\n{self.logs()}")
+            time.sleep(0.1)
 
     def wait_settled(self, timeout: float, *, every: float = 0.25) -> bool:
         """Until the chaos queue has nothing waiting, scheduled or running; False on timeout."""

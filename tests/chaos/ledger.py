@@ -34,8 +34,8 @@ def read_runs(path: Path) -> dict[str, list[Run]]:
     runs: dict[str, list[Run]] = defaultdict(list)
     ends: dict[tuple[str, int], list[float]] = defaultdict(list)
     for line in path.read_text().splitlines():
-        job_id, pid, at, event = line.split()
-        (starts if event == "start" else ends)[(job_id, int(pid))].append(float(at))
+        job_id, pid_text, at, event = line.split()
+        (starts if event == "start" else ends)[(job_id, int(pid_text))].append(float(at))
     for (job_id, pid), times in starts.items():
         finished = sorted(ends.get((job_id, pid), []))
         for n, started in enumerate(sorted(times)):

@@ -64,8 +64,8 @@ def run(size: Size) -> list[Result]:
     with Stack("corrupt") as stack:
         assert stack.api is not None
         # The control has a worker of its own: what the corrupt jobs do to theirs cannot reach it.
-        stack.spawn(queues=kinds[0].queue, **WORKER)
-        worker = stack.spawn(queues=",".join(k.queue for k in kinds[1:]), **WORKER)
+        stack.spawn(common=WORKER, queues=kinds[0].queue)
+        worker = stack.spawn(common=WORKER, queues=",".join(k.queue for k in kinds[1:]))
         wait_for_task(stack.api, "chaos_a")
         raw = redis.Redis.from_url(stack.redis.url)
 

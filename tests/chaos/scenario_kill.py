@@ -65,7 +65,7 @@ def run(size: Size) -> list[Result]:
         api = stack.api
         assert api is not None
         for _ in range(size.workers):
-            stack.spawn(concurrency=str(size.concurrency), lease_s=str(size.lease_s), **WORKER)
+            stack.spawn(common=WORKER, concurrency=str(size.concurrency), lease_s=str(size.lease_s))
         wait_for_task(api, "chaos_a")
         inputs: dict[str, JsonValue] = {}
         submitted = threading.Event()
@@ -99,7 +99,7 @@ def run(size: Size) -> list[Result]:
                 skipped += 1
                 continue
             stack.kill(rng.choice(ready))
-            stack.spawn(concurrency=str(size.concurrency), lease_s=str(size.lease_s), **WORKER)
+            stack.spawn(common=WORKER, concurrency=str(size.concurrency), lease_s=str(size.lease_s))
             if len(stack.kills) == size.restart_after_kills:
                 restarted_s = _restart_redis(stack)
         submitter.join()

@@ -19,7 +19,6 @@ from tests.chaos.harness import Stack, Worker
 from tests.chaos.ledger import read_runs
 from tests.chaos.measure import check_no_reruns_or_charges, settle_and_measure
 from tests.chaos.report import Result
-from tests.chaos.scenario_scale_in import _wait_serving
 
 ANSWER_WITHIN_S = 1.0
 
@@ -49,7 +48,7 @@ def run(size: Size) -> list[Result]:
         assert stack.api is not None
         workers = [stack.spawn(health=True, concurrency="4") for _ in range(2)]
         wait_for_task(stack.api, "chaos_a")
-        _wait_serving(workers)
+        stack.wait_serving(workers)
         return [_phase(stack, workers, kind, size) for kind in ("unreachable", "frozen")]
 
 

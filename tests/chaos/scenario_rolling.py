@@ -17,7 +17,6 @@ from tests.chaos.harness import TASKS_A, TASKS_AB, Stack
 from tests.chaos.ledger import read_runs
 from tests.chaos.measure import check_no_reruns_or_charges, settle_and_measure
 from tests.chaos.report import Result
-from tests.chaos.scenario_scale_in import _wait_serving
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,9 @@ def run(size: Size) -> list[Result]:
     with Stack("rolling") as stack:
         api = stack.api
         assert api is not None
-        old = [stack.spawn(TASKS_A, **SETTINGS) for _ in range(size.old_workers)]
+        old = [stack.spawn(TASKS_A, SETTINGS) for _ in range(size.old_workers)]
         wait_for_task(api, "chaos_a")
-        _wait_serving(old)
+        stack.wait_serving(old)
         inputs: dict[str, JsonValue] = {}
 
         def submit(task: str, prefix: str, count: int) -> None:
@@ -53,7 +52,7 @@ def run(size: Size) -> list[Result]:
                 inputs.update(zip(api.submit_batch(chunk), (j["input"] for j in chunk), strict=True))
 
         submit("chaos_a", "a", size.jobs_a)  # the queue is busy before the rollout starts
-        new = [stack.spawn(TASKS_AB, **SETTINGS)]
+        new = [stack.spawn(TASKS_AB, SETTINGS)]
         wait_for_task(api, "chaos_b")
         submit("chaos_b", "b", size.jobs_b)  # old workers are still claiming from this queue
         submit("chaos_a", "a2-", size.jobs_a // 3)
@@ -62,7 +61,7 @@ def run(size: Size) -> list[Result]:
             time.sleep(size.step_s)
             codes[worker.name] = stack.terminate(worker)
             if n < len(old) - 1:
-                new.append(stack.spawn(TASKS_AB, **SETTINGS))
+                new.append(stack.spawn(TASKS_AB, SETTINGS))
         last_old_left = time.time()
         result.notes.append(f"{len(old)} old workers replaced by {len(new)} new ones, {size.step_s:g}s apart")
         result.check(all(c == 0 for c in codes.values()), f"old workers exited {codes} on SIGTERM")
@@ -70,7 +69,7 @@ def run(size: Size) -> list[Result]:
         failed = dict(outcome.errors)
         result.check(not failed, f"jobs that did not succeed, by error: {failed}")
         check_no_reruns_or_charges(result, outcome)
-        b_ids = {i for i, given in inputs.items() if str(given["tag"]).startswith("b")}  # type: ignore[index]
+        b_ids = {i for i, given in inputs.items() if isinstance(given, dict) and str(given["tag"]).startswith("b")}
         runs = read_runs(stack.ledger)
         early = sum(1 for i in b_ids for r in runs.get(i, []) if r.ended and r.ended < last_old_left)
         result.notes.append(f"{early} of {len(b_ids)} B jobs finished while old workers still claimed from the queue")

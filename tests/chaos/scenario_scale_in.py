@@ -41,7 +41,7 @@ def run(size: Size) -> list[Result]:
             stack.spawn(concurrency=str(size.concurrency), drain_s=str(size.drain_s)) for _ in range(size.workers)
         ]
         wait_for_task(api, "chaos_a")
-        _wait_serving(workers)
+        stack.wait_serving(workers)
         inputs: dict[str, JsonValue] = {}
         jobs = [job("chaos_a", f"s{n}", size.job_s) for n in range(size.jobs)]
         for first in range(0, len(jobs), 500):
@@ -66,11 +66,3 @@ def run(size: Size) -> list[Result]:
         )
     result.seconds = time.monotonic() - started
     return [result]
-
-
-def _wait_serving(workers: list, timeout: float = 60) -> None:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while not all(w.serving() for w in workers):
-        if time.monotonic() > deadline:
-            raise TimeoutError("workers did not start serving")
-        time.sleep(0.1)

@@ -40,8 +40,8 @@ def test_the_envelope_decoder_only_ever_refuses_with_a_validation_error() -> Non
 
 @pytest.mark.xfail(
     strict=True,
-    reason="POST /v1/jobs and /v1/jobs/batch answer 422 to requests the OpenAPI document allows "
-    "(idempotency_key_mismatch between header and body; batch bodies the schema accepts)",
+    reason="POST /v1/jobs answers 422 idempotency_key_mismatch to a request the OpenAPI document allows "
+    "(an Idempotency-Key header that differs from the body's idempotency_key): schemathesis check ST202",
 )
 def test_schemathesis_over_the_live_api_finds_no_5xx_and_no_schema_violation() -> None:
     _passes("openapi")
@@ -49,8 +49,9 @@ def test_schemathesis_over_the_live_api_finds_no_5xx_and_no_schema_violation() -
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a job with a corrupt envelope or state stops the claim loop of its queue (the worker then exits 2 "
-    "on SIGTERM) instead of being dead-lettered, and GET /v1/jobs/{id} answers 500 for it",
+    reason="a job with a corrupt envelope or state stops the claim loop of its queue (the job and the one behind "
+    "it are never run again; the worker exits non-zero on SIGTERM) instead of being dead-lettered, and "
+    "GET /v1/jobs/{id} answers 500 for it",
 )
 def test_a_corrupt_job_is_dead_lettered_and_the_worker_lives() -> None:
     _passes("corrupt")
