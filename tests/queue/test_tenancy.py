@@ -87,3 +87,15 @@ async def test_jobs_written_before_digests_still_match_their_key(broker: Broker)
     await broker.redis.hset(q.jobs, old.id, json.dumps(envelope))
     again = await kit.producer.submit(JobRequest(task="echo", queue="q", input=5, idempotency_key="k"))
     assert (again.id, again.created, again.status) == (old.id, False, JobStatus.QUEUED)
+
+
+async def test_a_conflict_in_one_queue_of_a_batch_writes_nothing_in_the_others(broker: Broker) -> None:
+    kit = make_kit(broker)
+    await kit.producer.submit(JobRequest(task="echo", queue="b", input=1, idempotency_key="k", owner="o"))
+    batch = [
+        JobRequest(task="echo", queue="a", input=0, owner="o"),
+        JobRequest(task="echo", queue="b", input=2, idempotency_key="k", owner="o"),
+    ]
+    with pytest.raises(IdempotencyConflict):
+        await kit.producer.submit_many(batch)
+    assert await structures(broker, "a") == await structures(broker, "never-used")

@@ -112,13 +112,16 @@ class Producer:
 
         Raises:
             IdempotencyConflict: a job's idempotency key names a job submitted with a different
-                request; no job of that queue's share of the batch was written.
+                request; no job of the batch was written (in a batch over several queues, a conflict
+                that arises between the check and the write leaves the other queues' jobs written).
         """
         by_queue: dict[str, list[tuple[int, NewJob]]] = defaultdict(list)
         for i, req in enumerate(requests):
             if not is_valid_queue_name(req.queue):
                 raise InvalidQueueName(req.queue)
             by_queue[req.queue].append((i, self._new_job(req)))
+        if len(by_queue) > 1:
+            await self._refuse_conflicts(requests, by_queue)
         now = self._broker.now_ms()
         out: list[Submitted | None] = [None] * len(requests)
         async with self._broker.redis.pipeline(transaction=False) as pipe:
@@ -140,6 +143,37 @@ class Producer:
             for (i, _), (job_id, created, status) in zip(jobs, decoded, strict=True):
                 out[i] = Submitted(id=job_id, created=created, status=JobStatus(status))
         return [s for s in out if s is not None]
+
+    async def _refuse_conflicts(
+        self, requests: list[JobRequest], by_queue: dict[str, list[tuple[int, NewJob]]]
+    ) -> None:
+        """Before a batch over several queues is written: each queue's script checks only its own share."""
+        keyed = [
+            (QueueKeys(queue), i, job) for queue, jobs in by_queue.items() for i, job in jobs if job.idempotency_key
+        ]
+        seen: dict[str, str] = {}
+        for q, i, job in keyed:  # the same key twice in the batch, for different requests
+            key, digest = q.idempotency(job.idempotency_key or ""), request_digest(requests[i])
+            if seen.setdefault(key, digest) != digest:
+                raise IdempotencyConflict(requests[i].idempotency_key or "")
+        if not keyed:
+            return
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            for q, _, job in keyed:
+                pipe.get(q.idempotency(job.idempotency_key or ""))
+            held = await pipe.execute()
+        taken = [(q, i, job_id) for (q, i, _), job_id in zip(keyed, held, strict=True) if job_id is not None]
+        if not taken:
+            return
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            for q, _, job_id in taken:
+                pipe.hget(q.jobs, job_id)
+            envelopes = await pipe.execute()
+        for (_, i, _), raw in zip(taken, envelopes, strict=True):
+            theirs = JobEnvelope.from_json(raw).request_digest if raw is not None else None
+            # A job written before digests (None) matches any request, as in enqueue.lua.
+            if theirs is not None and theirs != request_digest(requests[i]):
+                raise IdempotencyConflict(requests[i].idempotency_key or "")
 
     def _new_job(self, req: JobRequest) -> NewJob:
         job_id = new_job_id(req.queue, self._broker.wall_ms())

@@ -25,8 +25,9 @@ DESCRIPTION = """Submit a job and get its id at once; the job waits in a Redis q
 worker runs it. Poll `GET /v1/jobs/{id}`, hold a request with `?wait=N`, stream
 `GET /v1/jobs/{id}/events`, or have the job POSTed to a webhook when it ends.
 
-Authenticate with `Authorization: Bearer <key>`. Every error is
-`{"error": {"code", "message", "details"}}`."""
+Authenticate with `Authorization: Bearer <key>`. A job belongs to the key that submitted it: other
+user keys get `404` for it and never list it; admin keys see every job, and alone see worker
+tracebacks. Every error is `{"error": {"code", "message", "details"}}`."""
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
