@@ -96,10 +96,17 @@ class Consumer:
         paused, next_due = bool(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), _CLAIM_FIELDS):
-            _, token, envelope, error, crash, evicted, created, enqueued, started, trace = reply[i : i + _CLAIM_FIELDS]
+            job_id, token, envelope, error, crash, evicted, created, enqueued, started, trace = reply[
+                i : i + _CLAIM_FIELDS
+            ]
+            try:
+                parsed = JobEnvelope.from_json(envelope)
+            except ValueError as exc:  # pydantic's ValidationError included
+                await self._dead_letter_corrupt(q, str(job_id), int(token), exc)
+                continue
             jobs.append(
                 ClaimedJob(
-                    envelope=JobEnvelope.from_json(envelope),
+                    envelope=parsed,
                     token=int(token),
                     attempts=Attempts(error=int(error), crash=int(crash), evicted=int(evicted)),
                     created_at_ms=int(created),
@@ -109,6 +116,12 @@ class Consumer:
                 )
             )
         return ClaimBatch(jobs=jobs, paused=paused, next_due_ms=None if next_due < 0 else next_due)
+
+    async def _dead_letter_corrupt(self, q: QueueKeys, job_id: str, token: int, exc: ValueError) -> None:
+        """An envelope that does not decode is no job to run: dead-letter it with the reason, at once."""
+        log.error("job %s: its envelope in Redis does not decode; dead-lettered (%s)", job_id, str(exc)[:200])
+        error = {"code": "corrupt_job", "message": f"the job's envelope in Redis does not decode: {str(exc)[:500]}"}
+        await self._broker.scripts.fail(q, self._broker.now_ms(), job_id, token, error, -1, "failed")
 
     @translate_errors
     async def renew(self, jobs: list[ClaimedJob]) -> RenewOutcome:

@@ -22,12 +22,36 @@ end
 local MAX_PASSED = 100
 
 -- The job's task, read once from its envelope and kept in its state (without an event: nothing changed).
+-- nil when the envelope cannot be read: the job is then claimed, and the caller dead-letters it.
 local function task_of(id, st)
   if not st.task then
-    st.task = cjson.decode(redis.call('HGET', K_JOBS, id)).task
+    local ok, envelope = pcall(cjson.decode, redis.call('HGET', K_JOBS, id) or '')
+    if not ok or type(envelope) ~= 'table' or type(envelope.task) ~= 'string' then return nil end
+    st.task = envelope.task
     redis.call('HSET', K_STATE, id, cjson.encode(st))
   end
   return st.task
+end
+
+local function number_or_nil(v) return v == nil or type(v) == 'number' end
+
+-- Whether a state has what a claim reads; anything else is a corrupt record.
+local function readable(st)
+  return type(st) == 'table' and type(st.status) == 'string' and K_WAITING[st.priority] ~= nil
+    and type(st.claims) == 'number' and type(st.created_at) == 'number'
+    and type(st.error_attempts) == 'number' and type(st.crash_attempts) == 'number'
+    and type(st.evicted_attempts) == 'number' and number_or_nil(st.expires_at)
+    and number_or_nil(st.enqueued_at)
+end
+
+-- A state that cannot be read: replaced by one that says so, and the job dead-lettered. One corrupt
+-- record must not stop its queue.
+local function dead_letter_corrupt(id)
+  for _, index in pairs(K_STATUS) do redis.call('ZREM', index, id) end
+  local st = {created_at = now, priority = 'normal', claims = 0, error_attempts = 0, crash_attempts = 0,
+              evicted_attempts = 0, max_attempts = 1}
+  st.error = error_json('corrupt_job', "the job's record in Redis could not be read; it was dead-lettered")
+  finish(id, st, 'failed', now)
 end
 
 local function next_due()
@@ -50,8 +74,10 @@ for _, priority in ipairs(PRIORITY_ORDER) do
   while claimed < limit do
     local id = redis.call('RPOP', K_WAITING[priority])
     if not id then break end
-    local st = load_state(id)
-    if st and st.status == 'queued' and serves and not serves[task_of(id, st)] then
+    local ok, st = pcall(load_state, id)
+    if not ok or (st ~= nil and not readable(st)) then
+      dead_letter_corrupt(id)
+    elseif st and st.status == 'queued' and serves and task_of(id, st) and not serves[st.task] then
       passed[#passed + 1] = id
       if #passed + passed_total >= MAX_PASSED then break end
     elseif st and st.status == 'queued' then
