@@ -25,9 +25,17 @@ async def _corrupt(broker: Broker, field: str, job_id: str, value: bytes | str) 
         ("state", '{"status": "queued"}'),  # JSON, but none of what a claim reads
         ("state", json.dumps([1, 2, 3])),
         ("jobs", "{truncated"),
+        ("jobs", b"\xff\xfe\x00"),  # not even UTF-8
         ("jobs", json.dumps({"id": 3, "task": None})),
     ],
-    ids=["state-garbage", "state-fields-missing", "state-a-list", "envelope-garbage", "envelope-wrong-shape"],
+    ids=[
+        "state-garbage",
+        "state-fields-missing",
+        "state-a-list",
+        "envelope-garbage",
+        "envelope-bytes",
+        "envelope-wrong-shape",
+    ],
 )
 async def test_a_corrupt_record_is_dead_lettered_and_the_claim_goes_on(broker: Broker, field: str, value: str) -> None:
     kit = make_kit(broker)

@@ -92,6 +92,9 @@ class Broker:
             max_connections=settings.redis_max_connections,
             timeout=settings.redis_socket_timeout_s,
             decode_responses=True,
+            # Every value is JSON text this code wrote; bytes that are not UTF-8 are a corrupt record,
+            # which must fail to parse where it is read (and be dead-lettered), not break the reply.
+            encoding_errors="replace",
             socket_timeout=settings.redis_socket_timeout_s,
             socket_connect_timeout=settings.redis_connect_timeout_s,
             health_check_interval=30,
