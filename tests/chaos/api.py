@@ -100,9 +100,9 @@ class Api:
         self._client.close()
 
 
-def job(task: str, tag: str, seconds: float = 0.0) -> dict[str, Any]:
+def job(task: str, tag: str, seconds: float = 0.0, priority: str = "normal") -> dict[str, Any]:
     """One job of a chaos task; its tag is its idempotency key, so a resubmission is the same job."""
-    return {"task": task, "input": {"tag": tag, "seconds": seconds}, "idempotency_key": tag}
+    return {"task": task, "input": {"tag": tag, "seconds": seconds}, "idempotency_key": tag, "priority": priority}
 
 
 def wait_for_task(api: Api, task: str, timeout: float = 30) -> None:

@@ -1,8 +1,9 @@
 """A rolling update that adds a task to a busy queue.
 
 Old workers serve ``chaos_a``; new ones ``chaos_a`` and ``chaos_b`` on the same queue. Once the
-first new worker has published ``chaos_b``, jobs of it are submitted while old workers still claim
-from the queue; then each old worker is SIGTERMed and replaced by a new one. No job may fail.
+first new worker has published ``chaos_b``, jobs of it are submitted at high priority, so that
+old workers still claiming from the queue find them first; then each old worker is SIGTERMed and
+replaced by a new one. No job may fail.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def run(size: Size) -> list[Result]:
         stack.wait_serving(old)
         inputs: dict[str, JsonValue] = {}
 
-        def submit(task: str, prefix: str, count: int) -> None:
-            jobs = [job(task, f"{prefix}{n}", size.job_s) for n in range(count)]
+        def submit(task: str, prefix: str, count: int, priority: str = "normal") -> None:
+            jobs = [job(task, f"{prefix}{n}", size.job_s, priority) for n in range(count)]
             for first in range(0, count, 500):
                 chunk = jobs[first : first + 500]
                 inputs.update(zip(api.submit_batch(chunk), (j["input"] for j in chunk), strict=True))
@@ -54,7 +55,8 @@ def run(size: Size) -> list[Result]:
         submit("chaos_a", "a", size.jobs_a)  # the queue is busy before the rollout starts
         new = [stack.spawn(TASKS_AB, SETTINGS)]
         wait_for_task(api, "chaos_b")
-        submit("chaos_b", "b", size.jobs_b)  # old workers are still claiming from this queue
+        # At the head of the queue while old workers still claim from it: they meet B jobs first.
+        submit("chaos_b", "b", size.jobs_b, priority="high")
         submit("chaos_a", "a2-", size.jobs_a // 3)
         codes = {}
         for n, worker in enumerate(old):
