@@ -1,0 +1,5 @@
+"""``python -m stoker_client``: the ``stoker`` command."""
+
+from stoker_client.cli import main
+
+main()

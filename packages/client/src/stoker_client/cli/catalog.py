@@ -1,0 +1,35 @@
+"""What serves the queues: the task catalog and the live workers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stoker_client.cli.common import client, out, print_json
+from stoker_client.render import tasks_table, workers_table
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def tasks(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """The tasks workers published, with their queues, limits and input fields."""
+    found = client(ctx).tasks()
+    if as_json:
+        print_json(found)
+    else:
+        out.print(tasks_table(found) if found else "no task published yet: start a worker")
+
+
+def workers(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Live workers: queues, device, GPU memory, busy slots, jobs processed, last heartbeat."""
+    found = client(ctx).workers()
+    if as_json:
+        print_json(found)
+    else:
+        out.print(workers_table(found) if found else "no live workers")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (tasks, workers):
+        app.command()(command)
