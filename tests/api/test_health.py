@@ -60,6 +60,8 @@ def test_a_frozen_redis_is_503_within_a_second(own_redis: RedisProcess) -> None:
         try:
             for method, path in (
                 ("GET", "/v1/jobs/default.01JDX3K0000000000000000000"),
+                ("GET", "/v1/jobs/default.01JDX3K0000000000000000000?wait=5"),
+                ("GET", "/v1/jobs/default.01JDX3K0000000000000000000/events"),
                 ("POST", "/v1/jobs"),
                 ("GET", "/readyz"),
                 ("GET", "/v1/jobs"),

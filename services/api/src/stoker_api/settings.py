@@ -15,7 +15,7 @@ from stoker_queue.settings import split_commas
 log = logging.getLogger(__name__)
 
 # The share of redis_timeout_s one try of a Redis command gets: two tries and a backoff of up to 0.1 s fit.
-TRY_SHARE = 0.4
+TRY_SHARE = 0.35
 
 
 class ApiSettings(BaseSettings):

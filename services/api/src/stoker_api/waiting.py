@@ -14,14 +14,10 @@ from stoker_queue import TERMINAL, Job
 KEEPALIVE_S = 15.0
 
 
-async def wait_for_end(ctx: ApiContext, job_id: str, timeout_s: float, *, owner: str | None = None) -> Job:
-    """The job once it has ended, or as it stands after ``timeout_s``.
-
-    Args:
-        owner: when given, a job of another owner is not found (``JobNotFound``), at once.
-    """
+async def wait_for_end(ctx: ApiContext, job_id: str, timeout_s: float) -> Job:
+    """The job once it has ended, or as it stands after ``timeout_s``."""
     async with ctx.events.watch(job_id) as inbox:
-        job = await ctx.reader.get_job(job_id, owner=owner)  # after subscribing, so no change slips between
+        job = await ctx.reader.get_job(job_id)  # after subscribing, so no change slips between
         deadline = time.monotonic() + timeout_s
         while job.status not in TERMINAL:
             remaining = deadline - time.monotonic()

@@ -162,9 +162,11 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
     async def get_job(job_id: str, ctx: Ctx, caller: Caller, wait: Wait = 0) -> JobView:
         """Status, progress, attempts by cause, timings, error and webhook delivery. With `?wait=N`,
         hold the request until the job ends or N seconds pass."""
-        if wait > 0:
-            return view(await wait_for_end(ctx, job_id, wait, owner=owner(caller)), caller)
-        return view(await ctx.reader.get_job(job_id, owner=owner(caller)), caller)
+        # Read before subscribing: an unknown job or an outage answers at once, an ended job needs no wait.
+        job = await ctx.reader.get_job(job_id, owner=owner(caller))
+        if wait > 0 and job.status not in TERMINAL:
+            job = await wait_for_end(ctx, job_id, wait)
+        return view(job, caller)
 
     @router.get(
         f"{JOB_PATH}/result",
