@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from stoker_queue import Broker, RedisSettings, Registry
 from stoker_queue.keys import QueueKeys
-from tests.api.conftest import ADMIN_KEY, USER_KEY, error_of, make_client
+from tests.api.conftest import ADMIN_KEY, CATALOG, USER_KEY, error_of, make_client
 from tests.support.work import _as_worker
 
 OTHER_KEY = "other-key-0123456789abcdef"
@@ -119,3 +121,18 @@ def test_tracebacks_are_for_admin_keys_only(alice: TestClient, root: TestClient,
     with alice.stream("GET", f"/v1/jobs/{job_id}/events") as events:
         assert "Traceback" not in "".join(events.iter_text())
     assert root.get(f"/v1/jobs/{job_id}").json()["error"]["details"] == {"traceback": trace}
+
+
+def test_a_resubmit_matches_what_was_sent_not_the_tasks_defaults(alice: TestClient, redis_url: str) -> None:
+    body = {"task": "sum", "input": {"values": [1]}, "idempotency_key": "k"}
+    first = alice.post("/v1/jobs", json=body).json()
+
+    async def republish() -> None:
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url))
+        await Registry(broker).publish_tasks([CATALOG[1].model_copy(update={"max_attempts": 9})])
+        await broker.close()
+
+    asyncio.run(republish())  # a rollout changed the task's default attempts between a submit and its retry
+    again = alice.post("/v1/jobs", json=body)
+    assert again.status_code == 202, again.text
+    assert (again.json()["id"], again.json()["created"]) == (first["id"], False)

@@ -39,6 +39,8 @@ class JobRequest:
         idempotency_key: submitting the same request under the same key again returns the first
             job; a different request under it is an ``IdempotencyConflict``. Keys are scoped per owner.
         owner: the key id of the API key submitting (never the key itself).
+        asked: ``digest`` of what the client sent, where defaults filled in later (say, from the task
+            catalog) should not make a resubmission differ; None: a digest of this request.
     """
 
     task: str
@@ -55,24 +57,33 @@ class JobRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     trace: dict[str, str] = field(default_factory=dict)
     owner: str | None = None
+    asked: str | None = None
+
+
+def digest(asked: object) -> str:
+    """SHA-256 of a JSON value, keys sorted: the fingerprint an idempotent resubmission must match."""
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def request_digest(req: JobRequest) -> str:
-    """SHA-256 over what the request asks for: every field but its trace context, key and owner."""
-    asked = {
-        "task": req.task,
-        "input": req.input,
-        "queue": req.queue,
-        "priority": req.priority.value,
-        "max_attempts": req.max_attempts,
-        "max_crashes": req.max_crashes,
-        "timeout_s": req.timeout_s,
-        "ttl_s": req.ttl_s,
-        "delay_s": req.delay_s,
-        "webhook": req.webhook.model_dump(mode="json") if req.webhook else None,
-        "metadata": req.metadata,
-    }
-    return hashlib.sha256(json.dumps(asked, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """``req.asked`` when the caller gave it, else a digest of every field but trace context, key and owner."""
+    if req.asked is not None:
+        return req.asked
+    return digest(
+        {
+            "task": req.task,
+            "input": req.input,
+            "queue": req.queue,
+            "priority": req.priority.value,
+            "max_attempts": req.max_attempts,
+            "max_crashes": req.max_crashes,
+            "timeout_s": req.timeout_s,
+            "ttl_s": req.ttl_s,
+            "delay_s": req.delay_s,
+            "webhook": req.webhook.model_dump(mode="json") if req.webhook else None,
+            "metadata": req.metadata,
+        }
+    )
 
 
 def _scoped(req: JobRequest) -> str | None:

@@ -29,6 +29,7 @@ from stoker_queue import (
     Submitted,
     WebhookSpec,
 )
+from stoker_queue.producer import digest
 
 
 def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closure per route
@@ -55,6 +56,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
                 "idempotency_key_mismatch",
                 "the Idempotency-Key header and the body's idempotency_key differ; send one, or the same",
             )
+        req_key = body.idempotency_key or header_key
         check_size("input", body.input, s.max_input_bytes)
         check_size("metadata", body.metadata, s.max_metadata_bytes)
         info = await ctx.catalog.check(body.task, body.input, where=where)
@@ -63,7 +65,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
             input=body.input,
             queue=body.queue or info.queue,
             priority=body.priority,
-            idempotency_key=body.idempotency_key or header_key,
+            idempotency_key=req_key,
             max_attempts=body.max_attempts or info.max_attempts,
             timeout_s=body.timeout_s or info.timeout_s,
             ttl_s=body.ttl_s,
@@ -73,6 +75,8 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
             else None,
             metadata=body.metadata,
             owner=caller.key_id,
+            # What the client sent, not the task's defaults: those may change between a submit and its retry.
+            asked=digest(body.model_dump(mode="json", exclude={"idempotency_key"})) if req_key else None,
         )
 
     async def spend(ctx: Ctx, scope: str, cost: int) -> None:
