@@ -6,6 +6,7 @@ asks for; it is counted apart (``expected_503``) from every other answer of 500 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,11 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     expected_503: int = 0
     unexpected_5xx: list[str] = field(default_factory=list)  # "<method> <path> -> <status>: <body head>"
+
+    def by_route(self) -> dict[str, int]:
+        """The unexpected answers >= 500 counted by method, route (ids as ``{id}``) and status."""
+        routes = (re.sub(r"[a-z0-9_-]+\.[0-9A-Z]{26}", "{id}", line.split(":", 1)[0]) for line in self.unexpected_5xx)
+        return dict(Counter(routes))
 
 
 class Api:

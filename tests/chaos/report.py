@@ -48,7 +48,7 @@ class Result:
             f"{len(outcome.lost)} jobs lost (final statuses {dict(outcome.statuses)}, "
             f"errors {dict(outcome.errors)}; e.g. {outcome.lost[:2]})",
         )
-        self.check(not unexpected, f"{unexpected} answers >= 500: {tally.unexpected_5xx[:2]}")
+        self.check(not unexpected, f"{unexpected} answers >= 500 {tally.by_route()}: {tally.unexpected_5xx[:1]}")
         self.check(not outcome.never_ran, f"{outcome.never_ran} jobs succeeded with no run in the ledger")
         self.notes.append(
             f"attempts: crash {outcome.crash_attempts}, error {outcome.error_attempts}, "

@@ -49,9 +49,8 @@ def test_schemathesis_over_the_live_api_finds_no_5xx_and_no_schema_violation() -
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a job with a corrupt envelope or state stops the claim loop of its queue (the job and the one behind "
-    "it are never run again; the worker exits non-zero on SIGTERM) instead of being dead-lettered, and "
-    "GET /v1/jobs/{id} answers 500 for it",
+    reason="the API answers 500 for a job whose stored envelope or state is corrupt: GET /v1/jobs/{id} and "
+    "GET /v1/jobs?queue= raise pydantic's ValidationError from Job.decode (the worker now dead-letters such jobs)",
 )
 def test_a_corrupt_job_is_dead_lettered_and_the_worker_lives() -> None:
     _passes("corrupt")
