@@ -12,6 +12,7 @@ from stoker_client import Client
 from stoker_client.cli import app
 from stoker_client.cli.common import ExitCode
 from tests.client.conftest import Stack
+from tests.client.fault_server import error, fault_server
 
 MISSING = "default.01KAQ2Y6J8X6V7NQ3B9Z1T4M5C"
 
@@ -151,3 +152,10 @@ def test_queue_administration(admin: CliRunnerFor, stoker: CliRunnerFor) -> None
     asked = admin("purge", "default", input="n\n")
     assert asked.exit_code == ExitCode.USAGE and "nothing purged" in asked.stderr
     assert admin("requeue", "default").exit_code == ExitCode.USAGE  # --dead names the queue
+
+
+def test_a_503_after_the_retries_exits_3() -> None:
+    with fault_server([error(503, "queue_unavailable", retry_after="0")]) as server:
+        ran = CliRunner().invoke(app, ["status", MISSING], env={"STOKER_URL": server.url})
+    assert ran.exit_code == ExitCode.UNAVAILABLE
+    assert "HTTP 503 queue_unavailable" in _error_line(ran) and len(server.seen) == 4

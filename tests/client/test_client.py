@@ -9,6 +9,7 @@ from stoker_client import (
     AsyncClient,
     Client,
     Forbidden,
+    IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
     JobNotFound,
@@ -107,6 +108,25 @@ def test_api_errors_are_typed(stack: Stack, stoker: Client) -> None:
     assert refused.value.status == 401
     with pytest.raises(Forbidden):
         stoker.pause("default")
+
+
+def test_an_idempotency_key_answers_the_first_job_and_conflicts_on_another_request(stoker: Client) -> None:
+    first = stoker.submit("echo", {"n": 1}, idempotency_key="client-idem-1")
+    again = stoker.submit("echo", {"n": 1}, idempotency_key="client-idem-1")
+    assert first.created and not again.created and again.id == first.id
+    with pytest.raises(IdempotencyConflict) as caught:
+        stoker.submit("echo", {"n": 2}, idempotency_key="client-idem-1")
+    assert caught.value.status == 409
+
+
+def test_a_user_key_sees_only_its_own_jobs(stack: Stack, stoker: Client) -> None:
+    with Client(stack.url, stack.admin_key) as admin:
+        theirs = admin.submit("echo", "admin's")
+        mine = stoker.submit("echo", "mine")
+        assert admin.job(mine.id).result(timeout=20) == "mine"
+    with pytest.raises(JobNotFound):
+        stoker.job(theirs.id).status()
+    assert theirs.id not in {j.id for j in stoker.jobs(task="echo")}
 
 
 def test_queues_workers_and_tasks(stack: Stack, stoker: Client) -> None:
