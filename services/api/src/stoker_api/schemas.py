@@ -149,6 +149,8 @@ class TimingsView(BaseModel):
 
 
 class ErrorView(BaseModel):
+    """Why the job failed. A worker's traceback (`details.traceback`) is shown to admin keys only."""
+
     code: str
     message: str
     details: JsonValue = None
