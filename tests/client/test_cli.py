@@ -131,7 +131,7 @@ def test_info_tasks_and_workers(stoker: CliRunnerFor) -> None:
     assert "default" in shown.stdout and "client-worker" in shown.stdout
     live = stoker("info", "default", "--interval", "0.2", "--count", "3")
     assert live.exit_code == 0 and live.stdout.count("every 0.2 s") == 3
-    assert stoker("info", "no-such-queue").stdout.count("no queues yet") == 1
+    assert stoker("info", "no-such-queue").stdout.count("no queue named no-such-queue") == 1
     tasks = stoker("tasks")
     assert tasks.exit_code == 0 and "steps" in tasks.stdout and "pause_s" in tasks.stdout
     assert {t["name"] for t in json.loads(stoker("tasks", "--json").stdout)} >= {"echo", "steps", "fail"}
@@ -158,4 +158,5 @@ def test_a_503_after_the_retries_exits_3() -> None:
     with fault_server([error(503, "queue_unavailable", retry_after="0")]) as server:
         ran = CliRunner().invoke(app, ["status", MISSING], env={"STOKER_URL": server.url})
     assert ran.exit_code == ExitCode.UNAVAILABLE
-    assert "HTTP 503 queue_unavailable" in _error_line(ran) and len(server.seen) == 4
+    assert _error_line(ran).startswith("stoker: error: the API cannot reach its Redis: ")
+    assert "HTTP 503 queue_unavailable" in ran.stderr and len(server.seen) == 4

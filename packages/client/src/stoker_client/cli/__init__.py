@@ -1,8 +1,8 @@
 """``stoker``: the command line on the Python client.
 
 Exit codes, for scripts: 0 ok; 1 the job ended failed, canceled or expired; 2 usage or input; 3 the
-API is unreachable, or answered 503/429 after the retries; 4 not found; 5 key missing or refused;
-6 the job was still active when ``--timeout`` ran out.
+API is unreachable, failed (5xx), or answered 503/429 after the retries; 4 not found; 5 key missing
+or refused; 6 the job was still active when ``--timeout`` ran out.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def _options(
     api_key: Annotated[
         str | None, typer.Option(envvar=KEY_ENV, help="Bearer key (better from the environment).", show_default=False)
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.1)] = 10.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds one request may take.", min=0.1)] = 10.0,
 ) -> None:
-    ctx.obj = {"url": url, "api_key": api_key, "timeout_s": timeout}
+    ctx.obj = {"url": url, "api_key": api_key, "timeout_s": request_timeout}
 
 
 for module in (jobs, queues, info, catalog):

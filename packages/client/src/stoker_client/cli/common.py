@@ -15,7 +15,6 @@ from typer.core import TyperGroup
 
 from stoker_client.client import Client
 from stoker_client.errors import (
-    ApiError,
     ApiUnreachable,
     Forbidden,
     InvalidRequest,
@@ -74,7 +73,9 @@ def one_line(exc: Exception) -> str:
         text += "".join(f"; {f}" for f in fields)
     elif isinstance(exc, Unauthorized):
         text += "; set STOKER_API_KEY or pass --api-key"
-    elif isinstance(exc, ApiError) and exc.retry_after_s is not None:
+    elif isinstance(exc, Unavailable) and exc.code == "queue_unavailable":
+        text = f"the API cannot reach its Redis: {text}"
+    elif isinstance(exc, RateLimited) and exc.retry_after_s is not None:
         text += f"; retry after {exc.retry_after_s:g} s"
     return " ".join(text.split())
 

@@ -49,7 +49,8 @@ def _view(stoker: Client, rates: Rates, only: list[str], interval: float | None)
         workers = [w for w in workers if set(w["queues"]) & set(only)]
     every = f", every {interval:g} s" if interval else ""
     footer = Text(f"{stoker.url} at {datetime.now().strftime('%H:%M:%S')}{every}", style="dim")
-    parts: list[RenderableType] = [queues_table(queues, per_second) if queues else Text("no queues yet")]
+    empty = Text(f"no queue named {', '.join(only)}" if only else "no queues yet: nothing was submitted")
+    parts: list[RenderableType] = [queues_table(queues, per_second) if queues else empty]
     parts.append(workers_table(workers) if workers else Text("no live workers", style="yellow"))
     return Group(*parts, footer)
 
