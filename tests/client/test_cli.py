@@ -111,7 +111,10 @@ def test_errors_are_one_line_with_their_exit_code(stack: Stack, stoker: CliRunne
     assert forbidden.exit_code == ExitCode.AUTH and "admin key" in _error_line(forbidden)
     stranger = CliRunnerFor(stack, "not-a-key-0123456789")("workers")
     assert stranger.exit_code == ExitCode.AUTH and "STOKER_API_KEY" in _error_line(stranger)
-    assert stoker("submit", "echo", "--priority", "urgent").exit_code == ExitCode.USAGE
+    urgent = stoker("submit", "echo", "--priority", "urgent")
+    assert urgent.exit_code == ExitCode.USAGE and "'--priority'" in _error_line(urgent)
+    no_command = stoker("frobnicate")
+    assert no_command.exit_code == ExitCode.USAGE and "No such command" in _error_line(no_command)
 
 
 def test_no_api_there_exits_3(stoker: CliRunnerFor) -> None:
@@ -151,7 +154,8 @@ def test_queue_administration(admin: CliRunnerFor, stoker: CliRunnerFor) -> None
     assert purged.exit_code == 0 and purged.stdout.startswith("default: canceled ")
     asked = admin("purge", "default", input="n\n")
     assert asked.exit_code == ExitCode.USAGE and "nothing purged" in asked.stderr
-    assert admin("requeue", "default").exit_code == ExitCode.USAGE  # --dead names the queue
+    unnamed = admin("requeue", "default")  # --dead names the queue
+    assert unnamed.exit_code == ExitCode.USAGE and "--dead" in _error_line(unnamed)
 
 
 def test_a_503_after_the_retries_exits_3() -> None:

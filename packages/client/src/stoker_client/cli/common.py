@@ -93,6 +93,12 @@ class StokerGroup(TyperGroup):
             return super().invoke(ctx)
         except (StokerError, InputProblem) as exc:
             fail(exc)
+        except typer.TyperException as exc:  # a command's usage error: one line too, not a box
+            if not hasattr(exc, "format_message"):
+                raise
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
+            print(f"stoker: error: {' '.join(exc.format_message().split())} (see {where} -h)", file=sys.stderr)
+            raise typer.Exit(getattr(exc, "exit_code", ExitCode.USAGE)) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
