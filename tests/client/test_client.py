@@ -3,6 +3,9 @@ batch, listings, and the API's errors as typed exceptions."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from stoker_client import (
@@ -19,6 +22,7 @@ from stoker_client import (
     WaitTimeout,
 )
 from tests.client.conftest import Stack
+from tests.support.processes import start_api
 
 MISSING = "default.01KAQ2Y6J8X6V7NQ3B9Z1T4M5C"
 
@@ -166,3 +170,17 @@ async def test_async_submit_status_result_events_cancel_batch(stack: Stack) -> N
     async with AsyncClient(stack.url, "not-a-key-0123456789") as stranger:
         with pytest.raises(Unauthorized):
             await stranger.workers()
+
+
+def test_the_apis_own_429_is_waited_out(stack: Stack, tmp_path: Path) -> None:
+    api, url = start_api(stack.redis_url, tmp_path, env={"API_SUBMIT_RATE": "1/s", "API_SUBMIT_BURST": "1"})
+    try:
+        with Client(url, stack.user_key) as stoker:
+            stoker.submit("echo", "spends the burst")
+            started = time.monotonic()
+            job = stoker.submit("echo", "waits for a token")  # 429 with Retry-After: 1, then accepted
+            assert time.monotonic() - started >= 1.0
+            assert job.result(timeout=20) == "waits for a token"
+    finally:
+        api.terminate()
+    assert '"POST /v1/jobs HTTP/1.1" 429' in api.log()
