@@ -47,11 +47,13 @@ class TaskCatalog:
             self._read_at = time.monotonic()
         return self._tasks
 
-    async def check(self, task: str, payload: JsonValue, *, where: str = "") -> TaskInfo:
-        """The task's catalog entry, once ``payload`` fits its input schema.
+    async def check(self, task: str, payload: JsonValue, *, where: str = "", queue: str | None = None) -> TaskInfo:
+        """The task's catalog entry, once ``payload`` fits its input schema and ``queue`` (default: the
+        task's own) is one that its workers serve.
 
         Raises:
-            ApiError: 404 for an unknown task (listing the known ones), 422 for input that does not fit.
+            ApiError: 404 for an unknown task (listing the known ones); 422 for input that does not fit,
+                or for a queue no worker of the task claims (its job would wait forever).
         """
         tasks = await self.tasks()
         if task not in tasks:
@@ -64,6 +66,16 @@ class TaskCatalog:
                 f"no worker has published a task named {task!r}",
                 details={"known_tasks": sorted(tasks)},
             )
+        target = queue or info.queue
+        if info.queues and target not in info.queues:
+            info = (await self.tasks(fresh=True)).get(task, info)  # a worker may have just started on it
+            if info.queues and target not in info.queues:
+                raise ApiError(
+                    422,
+                    "queue_not_served",
+                    f"no worker of task {task!r} claims queue {target!r}; it is served on {', '.join(info.queues)}",
+                    details={"task": task, "queue": target, "served_on": info.queues},
+                )
         validator = self._validators.get(task)
         if validator is not None:
             errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))

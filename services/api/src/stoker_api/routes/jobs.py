@@ -59,7 +59,7 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         req_key = body.idempotency_key or header_key
         check_size("input", body.input, s.max_input_bytes)
         check_size("metadata", body.metadata, s.max_metadata_bytes)
-        info = await ctx.catalog.check(body.task, body.input, where=where)
+        info = await ctx.catalog.check(body.task, body.input, where=where, queue=body.queue)
         return JobRequest(
             task=body.task,
             input=body.input,
