@@ -8,12 +8,19 @@ from email.utils import formatdate
 import pytest
 
 from stoker_client import (
+    ApiError,
     ApiUnreachable,
     AsyncClient,
     Client,
+    IdempotencyConflict,
     InvalidInput,
+    InvalidRequest,
+    JobNotFound,
+    NotFound,
+    QueueNotServed,
     RateLimited,
     RetryPolicy,
+    ServerError,
     Unavailable,
 )
 from stoker_client.transport import parse_retry_after
@@ -91,3 +98,26 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     in_a_minute = parse_retry_after(formatdate(time.time() + 60, usegmt=True))
     assert in_a_minute is not None and 58 <= in_a_minute <= 60
     assert parse_retry_after(formatdate(time.time() - 60, usegmt=True)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (404, "job_not_found", JobNotFound),
+        (404, "not_found", NotFound),
+        (409, "idempotency_conflict", IdempotencyConflict),
+        (422, "queue_not_served", QueueNotServed),
+        (422, "a_code_from_a_newer_api", InvalidRequest),
+        (500, "internal", ServerError),
+        (502, "http_error", ServerError),
+        (418, "teapot", ApiError),
+    ],
+)
+def test_errors_take_the_class_of_their_code_then_of_their_status(status: int, code: str, kind: type) -> None:
+    with (
+        fault_server([error(status, code)]) as server,
+        Client(server.url) as stoker,
+        pytest.raises(ApiError) as caught,
+    ):
+        stoker.job("default.01KAQ2Y6J8X6V7NQ3B9Z1T4M5C").status()
+    assert type(caught.value) is kind and caught.value.code == code and caught.value.status == status

@@ -12,7 +12,7 @@
         ├── Conflict (409)        ── ResultNotReady, InvalidTransition, IdempotencyConflict
         ├── Gone (410)            ── ResultExpired
         ├── PayloadTooLarge (413)
-        ├── InvalidRequest (422)  ── InvalidInput
+        ├── InvalidRequest (422)  ── InvalidInput, QueueNotServed, IdempotencyKeyMismatch
         ├── RateLimited (429)     ``.retry_after_s``
         ├── Unavailable (503)     ``.retry_after_s``
         └── ServerError (5xx)
@@ -138,6 +138,14 @@ class InvalidInput(InvalidRequest):
     """The input does not fit the task's input schema; ``details`` lists the failing fields."""
 
 
+class QueueNotServed(InvalidRequest):
+    """No worker of the task claims the queue named: the job would wait forever."""
+
+
+class IdempotencyKeyMismatch(InvalidRequest):
+    """The ``Idempotency-Key`` header and the body's ``idempotency_key`` differ."""
+
+
 class RateLimited(ApiError):
     pass
 
@@ -160,6 +168,8 @@ BY_CODE: dict[str, type[ApiError]] = {
     "idempotency_conflict": IdempotencyConflict,
     "result_expired": ResultExpired,
     "invalid_input": InvalidInput,
+    "queue_not_served": QueueNotServed,
+    "idempotency_key_mismatch": IdempotencyKeyMismatch,
 }
 
 BY_STATUS: dict[int, type[ApiError]] = {
