@@ -20,6 +20,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from tests.chaos.api import ADMIN_KEY, USER_KEY, wait_for_task
 from tests.chaos.harness import Stack
 from tests.chaos.report import Result
+from tests.support.openapi import one_idempotency_key
 
 # No long holds: ``?wait=`` is capped at 0 and an event stream ends at once.
 API_ENV = {"API_MAX_WAIT_S": "0", "API_STREAM_MAX_S": "0.2", "API_CATALOG_TTL_S": "0"}
@@ -92,6 +93,7 @@ def _fuzz(operation: Any, key_name: str, headers: dict[str, str], examples: int,
         phases=[Phase.explicit, Phase.generate],
     )
     def send(case: Any) -> None:
+        one_idempotency_key(case)
         sent.requests += 1
         sent.by_operation[label] += 1
         response = case.call(headers=headers, timeout=10)

@@ -38,19 +38,9 @@ def test_the_envelope_decoder_only_ever_refuses_with_a_validation_error() -> Non
     _passes("decoder")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /v1/jobs answers 422 idempotency_key_mismatch to a request the OpenAPI document allows "
-    "(an Idempotency-Key header that differs from the body's idempotency_key): schemathesis check ST202",
-)
 def test_schemathesis_over_the_live_api_finds_no_5xx_and_no_schema_violation() -> None:
     _passes("openapi")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the API answers 500 for a job whose stored envelope or state is corrupt: GET /v1/jobs/{id} and "
-    "GET /v1/jobs?queue= raise pydantic's ValidationError from Job.decode (the worker now dead-letters such jobs)",
-)
 def test_a_corrupt_job_is_dead_lettered_and_the_worker_lives() -> None:
     _passes("corrupt")

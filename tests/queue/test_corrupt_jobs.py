@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stoker_queue import Broker, Consumer, JobStatus
+from stoker_queue import Broker, Consumer, JobNotFound, JobStatus
 from stoker_queue.keys import QueueKeys
 from tests.queue.helpers import make_kit, structures
 
@@ -58,3 +58,16 @@ async def test_a_claim_filtered_by_task_copes_with_a_corrupt_envelope(broker: Br
     batch = await Consumer(broker, worker_id="w", tasks=["a"]).claim("q", 5)
     assert [j.id for j in batch.jobs] == [good]
     assert (await structures(broker))["dead"] == [bad]
+
+
+async def test_reading_a_corrupt_job_shows_it_failed_and_says_why(broker: Broker) -> None:
+    kit = make_kit(broker)
+    bad = await kit.submit(input="bad")
+    await _corrupt(broker, "jobs", bad, "{truncated")
+    job = await kit.reader.get_job(bad)
+    assert job.status is JobStatus.FAILED and job.error is not None and job.error.code == "corrupt_job"
+    assert job.owner is None  # no readable owner: only admin keys see it
+    with pytest.raises(JobNotFound):
+        await kit.reader.get_job(bad, owner="key-someone")
+    listed, _ = await kit.reader.list_jobs(queue="q")
+    assert [j.id for j in listed] == [bad]

@@ -50,7 +50,7 @@ class Reader:
             envelope, state = await pipe.execute()
         if envelope is None or state is None:
             raise JobNotFound(job_id)
-        job = Job.decode(envelope, state)
+        job = Job.read(job_id, envelope, state)
         if owner is not None and job.owner != owner:
             raise JobNotFound(job_id)
         return job
@@ -170,7 +170,7 @@ class Reader:
             envelopes, states = replies[2 * n], replies[2 * n + 1]
             for job_id, env, st in zip(members, envelopes, states, strict=True):
                 if env is not None and st is not None:  # removed by retention since the index read
-                    found[job_id] = Job.decode(env, st)
+                    found[job_id] = Job.read(job_id, env, st)
         return [found[i] for i in ids if i in found]
 
     @translate_errors

@@ -10,6 +10,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from stoker_queue.envelope import JobEnvelope
+from stoker_queue.ids import queue_of
 from stoker_queue.status import JobStatus, Priority
 
 
@@ -102,6 +103,7 @@ class Job(BaseModel):
     worker: str | None
     error: JobError | None
     cancel_requested: bool
+    cancel_requested_at: datetime | None
     metadata: dict[str, str]
     webhook: WebhookDelivery | None
     envelope: JobEnvelope
@@ -110,6 +112,44 @@ class Job(BaseModel):
     def owner(self) -> str | None:
         """The key id of the API key that submitted the job."""
         return self.envelope.owner
+
+    @classmethod
+    def read(cls, job_id: str, envelope_json: str, state_json: str) -> Job:
+        """The job, or, when its record does not decode, a failed job that says so (``corrupt_job``).
+
+        Such a job has no readable owner, so only admin keys see it; a claim dead-letters it.
+        """
+        try:
+            return cls.decode(envelope_json, state_json)
+        except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError included
+            return cls.corrupt(job_id, f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    @classmethod
+    def corrupt(cls, job_id: str, reason: str) -> Job:
+        queue = queue_of(job_id)
+        error = JobError(code="corrupt_job", message=f"the job's record in Redis cannot be read ({reason})")
+        epoch = datetime.fromtimestamp(0, tz=UTC)
+        return cls(
+            id=job_id,
+            task="",
+            queue=queue,
+            status=JobStatus.FAILED,
+            priority=Priority.NORMAL,
+            attempts=Attempts(),
+            progress=None,
+            created_at=epoch,
+            started_at=None,
+            finished_at=None,
+            scheduled_for=None,
+            timings=Timings(),
+            worker=None,
+            error=error,
+            cancel_requested=False,
+            cancel_requested_at=None,
+            metadata={},
+            webhook=None,
+            envelope=JobEnvelope(id=job_id, task="", queue=queue),
+        )
 
     @classmethod
     def decode(cls, envelope_json: str, state_json: str) -> Job:
@@ -143,6 +183,7 @@ class Job(BaseModel):
             worker=st.get("worker"),
             error=JobError.model_validate_json(st["error"]) if st.get("error") else None,
             cancel_requested=bool(st.get("cancel_requested")),
+            cancel_requested_at=ms_to_datetime(st.get("cancel_requested_at")),
             metadata=env.metadata,
             webhook=WebhookDelivery.from_state(st) if env.webhook is not None else None,
             envelope=env,

@@ -183,7 +183,10 @@ class JobView(BaseModel):
     timings: TimingsView
     worker: str | None
     error: ErrorView | None
-    cancel_requested: bool
+    cancel_requested: bool = Field(description="A cancel was asked of the running job and has not taken effect yet.")
+    cancel_requested_at: datetime | None = Field(
+        default=None, description="When a cancel was first asked of the job; kept once it ended."
+    )
     metadata: dict[str, str]
     webhook: WebhookView | None = Field(default=None, description="Null when the job has no webhook delivery.")
     links: Links
