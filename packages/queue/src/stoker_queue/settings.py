@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio.connection import parse_url
 
 
 class RedisSettings(BaseSettings):
@@ -26,6 +27,18 @@ class RedisSettings(BaseSettings):
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_max_connections: int = Field(default=64, ge=2)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _parses(cls, url: str) -> str:
+        try:
+            parse_url(url)
+        except ValueError:
+            # Neither the URL nor the parser's reason is shown: either may hold part of a password.
+            raise ValueError(
+                "not a Redis URL; use redis://[user:password@]host:port/db, rediss://... or unix://..."
+            ) from None
+        return url
 
 
 def split_commas(value: object) -> object:
