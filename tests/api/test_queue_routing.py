@@ -55,3 +55,10 @@ def test_a_batch_names_the_job_on_an_unserved_queue(redis_url: str, client: Test
     jobs = [{"task": "embed", "input": {}}, {"task": "embed", "input": {}, "queue": "nowhere"}]
     answer = client.post("/v1/jobs/batch", json={"jobs": jobs})
     assert answer.status_code == 422 and error_of(answer)["code"] == "queue_not_served"
+
+
+def test_the_catalog_shows_each_tasks_queues_and_when_it_was_last_served(redis_url: str, client: TestClient) -> None:
+    _publish(redis_url, TaskInfo(name="embed", queue="embed"), ["embed", "gpu-small"])
+    (embed,) = [t for t in client.get("/v1/tasks").json()["items"] if t["name"] == "embed"]
+    assert embed["queue"] == "embed" and embed["queues"] == ["embed", "gpu-small"]
+    assert embed["served_at"] is not None

@@ -160,11 +160,12 @@ def live_stack(newest_redis_url: str, tmp_path_factory: pytest.TempPathFactory) 
         # w1 serves the dead worker's queue, so its reaper requeues the job and counts the crash.
         for name, queues, port in (
             ("w1", "default,batch,crash", worker_ports[0]),
-            ("w2", "default,model", worker_ports[1]),
+            ("w2", "default,model,held", worker_ports[1]),  # held stays paused: its job waits
         ):
             stack.callback(_worker(newest_redis_url, tmp, name, queues, port).terminate)
         for task in ("sum", "explode", "square", "model"):
             wait_for_task(base, task)
+        wait_for_task(base, "sum", queue="held")
         _until(lambda: _answers(f"{cut_off_base}/healthz"), "the cut-off API replica")
         ended = _make_everything_happen(client, cut_off_base, hook)
         client.wait_until([*ended, crashed], ENDED)

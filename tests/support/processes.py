@@ -80,13 +80,18 @@ def start_api(redis_url: str, tmp: Path, *, env: dict[str, str] | None = None) -
         time.sleep(0.05)
 
 
-def wait_for_task(base: str, task: str, timeout: float = 30) -> None:
-    """Block until a worker has published ``task`` to the catalog."""
+def wait_for_task(base: str, task: str, timeout: float = 30, *, queue: str | None = None) -> None:
+    """Block until a worker has published ``task`` to the catalog (served on ``queue``, if given)."""
     deadline = time.monotonic() + timeout
     headers = {"Authorization": f"Bearer {API_KEY}"}
-    while not any(t["name"] == task for t in httpx.get(f"{base}/v1/tasks", headers=headers).json()["items"]):
+
+    def published() -> bool:
+        tasks = httpx.get(f"{base}/v1/tasks", headers=headers).json()["items"]
+        return any(t["name"] == task and (queue is None or queue in t["queues"]) for t in tasks)
+
+    while not published():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no worker published {task!r}")
+            raise TimeoutError(f"no worker published {task!r}" + (f" on queue {queue!r}" if queue else ""))
         time.sleep(0.05)
 
 

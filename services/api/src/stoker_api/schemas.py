@@ -262,7 +262,11 @@ class WorkerView(WorkerInfo):
 
 class TaskView(BaseModel):
     name: str
-    queue: str
+    queue: str = Field(description="Where the task's jobs wait unless a submission names another queue.")
+    queues: list[str] = Field(
+        default_factory=list, description="The queues whose workers serve the task; a submit to another is 422."
+    )
+    served_at: datetime | None = Field(default=None, description="When a worker (or the chart) last published it.")
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
     batch_size: int
