@@ -136,7 +136,7 @@ async def test_renew_extends_only_current_leases(broker: Broker, clock: FakeCloc
     await kit.consumer.ack(b, None)
     clock.advance(5)
     outcome = await kit.consumer.renew([a, b])
-    assert outcome.lost == {b.id} and outcome.cancel_requested == frozenset()
+    assert outcome.lost == {(b.id, b.token)} and outcome.cancel_requested == frozenset()
     assert await broker.redis.zscore(QueueKeys("q").leases, a.id) == clock.current_ms + 10_000
 
 

@@ -75,7 +75,7 @@ async def test_late_ack_after_requeue_and_reclaim_is_refused(broker: Broker, clo
     assert current.id == job_id and current.token == 2
     with pytest.raises(LeaseLost):
         await kit.consumer.ack(stale, "from the dead worker")
-    assert (await kit.consumer.renew([stale])).lost == {job_id}
+    assert (await kit.consumer.renew([stale])).lost == {(job_id, stale.token)}
     record = await kit.reader.get_job(job_id)
     assert record.status is JobStatus.RUNNING and record.worker == "w2"
     await other.consumer.ack(current, "from the live worker")

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stoker_queue import Broker, JobRequest, Producer, Reader, RedisSettings
+from stoker_queue import Broker, JobRequest, Producer, Reader, Reaper, RedisSettings
 from stoker_worker import WorkerSettings, load_tasks
 from stoker_worker.context import JobContext
 from stoker_worker.execution import Item
@@ -72,3 +72,26 @@ async def test_after_a_clean_stop_no_handler_counts_as_running(broker: Broker, s
     assert await asyncio.wait_for(run, 10) == 0
     # Its pool threads may still be alive, idle: only a handler call still running counts.
     assert worker.handlers_running == 0
+
+
+async def test_a_lost_lease_stops_that_claim_not_a_newer_claim_of_the_same_job(
+    broker: Broker, newest_redis_url: str
+) -> None:
+    """After a lease runs out the same worker may claim the job again while the first handler still runs:
+    the loss marks the old attempt only, and settling the old one leaves the new one held."""
+    redis_settings = RedisSettings(redis_url=newest_redis_url)
+    settings = WorkerSettings(worker_id="w-again", tasks=TASKS, health_port=0, lease_s=0.2, redis=redis_settings)
+    worker = build_worker(broker, settings, load_tasks(settings.tasks))
+    await Producer(broker).submit(JobRequest(task="echo", input=1))
+    (old,) = (await worker.consumer.claim("default", 1)).jobs
+    await asyncio.sleep(0.3)
+    await Reaper(broker, owner="r").run_once("default", force=True)  # the lease ran out: queued again
+    (new,) = (await worker.consumer.claim("default", 1)).jobs
+    assert new.id == old.id and new.token > old.token
+    first, second = Item(job=old, context=JobContext(old.id, 1)), Item(job=new, context=JobContext(new.id, 1))
+    worker.inflight.add(first)
+    worker.inflight.add(second)
+    await worker.upkeep.renew_leases()
+    assert first.context.cancelled and not second.context.cancelled
+    worker.inflight.settle(first)
+    assert worker.inflight.get(new.id) is second and len(worker.inflight) == 1

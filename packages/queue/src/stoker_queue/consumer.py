@@ -27,9 +27,10 @@ MIN_BLOCK_S = 0.01
 
 @dataclass(frozen=True, slots=True)
 class RenewOutcome:
-    """After a renewal: jobs whose lease is gone (stop working on them), and jobs asked to cancel."""
+    """After a renewal: claims whose lease is gone, as (job id, lease token) — the same job may be held
+    again under a newer claim, which is not lost — and jobs asked to cancel."""
 
-    lost: frozenset[str]
+    lost: frozenset[tuple[str, int]]
     cancel_requested: frozenset[str]
 
 
@@ -126,7 +127,7 @@ class Consumer:
     @translate_errors
     async def renew(self, jobs: list[ClaimedJob]) -> RenewOutcome:
         """Extend the leases of ``jobs`` (one script call per queue)."""
-        lost: set[str] = set()
+        lost: set[tuple[str, int]] = set()
         cancel: set[str] = set()
         by_queue: dict[str, list[ClaimedJob]] = {}
         for job in jobs:
@@ -137,7 +138,7 @@ class Consumer:
             )
             for job, code in zip(held, codes, strict=True):
                 if code == 0:
-                    lost.add(job.id)
+                    lost.add((job.id, job.token))
                 elif code == 2:
                     cancel.add(job.id)
         return RenewOutcome(lost=frozenset(lost), cancel_requested=frozenset(cancel))

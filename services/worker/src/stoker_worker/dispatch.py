@@ -61,7 +61,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
 
         def on_progress(_: JobContext) -> None:  # from the handler's thread: hop onto the loop
-            loop.call_soon_threadsafe(self._flush_progress, job.id)
+            loop.call_soon_threadsafe(self._flush_progress, job.id, job.token)
 
         item = Item(job=job, context=JobContext(job.id, job.attempts.error + 1, on_progress=on_progress))
         self._inflight.add(item)
@@ -105,8 +105,8 @@ class Dispatcher:
         finally:
             self._inflight.settle(item)
 
-    def _flush_progress(self, job_id: str) -> None:
-        item = self._inflight.get(job_id)
+    def _flush_progress(self, job_id: str, token: int) -> None:
+        item = self._inflight.attempt(job_id, token)
         progress = item.context.take_progress() if item else None
         if item is not None and progress is not None:
             self.spawn(self._write_progress(item, *progress), f"progress:{job_id}")

@@ -81,8 +81,8 @@ class Upkeep:
         for job_id in outcome.cancel_requested:
             if item := self._inflight.get(job_id):
                 item.context.mark_cancelled()
-        for job_id in outcome.lost:
-            item = self._inflight.get(job_id)
+        for job_id, token in outcome.lost:
+            item = self._inflight.attempt(job_id, token)  # that claim: a newer one of the same job is not lost
             if item is None or item.settling:
                 continue  # settled meanwhile (an ack between the snapshot and the renewal): not lost
             item.context.mark_cancelled()
