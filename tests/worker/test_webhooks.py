@@ -137,6 +137,9 @@ async def test_failures_and_cancels_are_delivered_too_and_events_filter(
         await asyncio.sleep(0.5)
         events = sorted((h["Stoker-Job-Id"], h["Stoker-Event"]) for h, _ in receiver.requests)
         assert events == [(failed, "failed")]  # the other queue is not this worker's to deliver
+        ((_, body),) = receiver.requests
+        error = json.loads(body)["job"]["error"]
+        assert error["code"] == "RuntimeError" and "traceback" not in json.dumps(error)  # for admin keys only
         await _settled(broker)
         assert _delivery(await _record(broker, failed)) == ("delivered", 1, None)
         assert _delivery(await _record(broker, ignored)) == (None, None, None)  # nothing to deliver

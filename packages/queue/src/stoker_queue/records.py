@@ -113,6 +113,14 @@ class Job(BaseModel):
         """The key id of the API key that submitted the job."""
         return self.envelope.owner
 
+    def without_traceback(self) -> Job:
+        """The job as its owner may see it (API user keys, webhooks): a worker's traceback is for admins."""
+        details = self.error.details if self.error is not None else None
+        if self.error is None or not isinstance(details, dict) or "traceback" not in details:
+            return self
+        rest = {k: v for k, v in details.items() if k != "traceback"}
+        return self.model_copy(update={"error": self.error.model_copy(update={"details": rest or None})})
+
     @classmethod
     def read(cls, job_id: str, envelope_json: str, state_json: str) -> Job:
         """The job, or, when its record does not decode, a failed job that says so (``corrupt_job``).

@@ -194,17 +194,8 @@ class JobView(BaseModel):
     @classmethod
     def of(cls, job: Job, links: Links, *, tracebacks: bool) -> JobView:
         """The view of ``job``; worker tracebacks in its error only with ``tracebacks`` (admin keys)."""
-        data: dict[str, Any] = job.model_dump(exclude={"envelope"})
-        if not tracebacks and data["error"] is not None:
-            data["error"]["details"] = _without_traceback(data["error"]["details"])
-        return cls.model_validate({**data, "links": links})
-
-
-def _without_traceback(details: Any) -> Any:
-    if not isinstance(details, dict) or "traceback" not in details:
-        return details
-    rest = {k: v for k, v in details.items() if k != "traceback"}
-    return rest or None
+        shown = job if tracebacks else job.without_traceback()
+        return cls.model_validate({**shown.model_dump(exclude={"envelope"}), "links": links})
 
 
 class ResultView(BaseModel):

@@ -172,7 +172,8 @@ class WebhookSender:
     async def _body(self, job: Job) -> bytes:
         payload: dict[str, object] = {
             "event": job.status.value,
-            "job": job.model_dump(mode="json", exclude={"envelope"}),
+            # The receiver is the job's owner, not an admin: no worker traceback.
+            "job": job.without_traceback().model_dump(mode="json", exclude={"envelope"}),
         }
         if job.status.value == "succeeded":
             try:
