@@ -93,6 +93,10 @@ def _invalid(exc: ValidationError, settings_cls: type[BaseSettings]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    # `--tasks mypkg.tasks` run from the folder holding mypkg imports it, as `python -m` would: the
+    # console script alone puts only its own folder on sys.path.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         configure_logging(LogSettings(), service="stoker-worker")
     except ValidationError as exc:

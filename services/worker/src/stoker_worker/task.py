@@ -168,6 +168,23 @@ def task(
     return decorate
 
 
+def _import(module_name: str) -> Any:
+    """Import a task module; an ImportError that says which module failed and what to do about it."""
+    if module_name.endswith(".py") or "/" in module_name:
+        raise ImportError(f"{module_name!r} is a file; name the module instead, e.g. mypkg.tasks for mypkg/tasks.py")
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):  # the task module itself (or its package)
+            raise ImportError(
+                f"no module named {exc.name!r} (for --tasks {module_name}): run the worker from the folder that "
+                "holds it, or add that folder to PYTHONPATH"
+            ) from exc
+        raise ImportError(
+            f"task module {module_name} imports {exc.name!r}, which is not installed in the worker's environment"
+        ) from exc
+
+
 def load_tasks(modules: list[str]) -> dict[str, TaskSpec]:
     """Import ``modules`` and collect their tasks by name.
 
@@ -177,7 +194,7 @@ def load_tasks(modules: list[str]) -> dict[str, TaskSpec]:
     """
     found: dict[str, TaskSpec] = {}
     for module_name in modules:
-        module = importlib.import_module(module_name)
+        module = _import(module_name)
         specs = [getattr(obj, _ATTRIBUTE) for obj in vars(module).values() if hasattr(obj, _ATTRIBUTE)]
         if not specs:
             raise ValueError(f"module {module_name} defines no @task")
