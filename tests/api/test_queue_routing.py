@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from fastapi.testclient import TestClient
 
-from stoker_queue import Broker, RedisSettings, Registry, TaskInfo
+from stoker_queue import Broker, FakeClock, RedisSettings, Registry, TaskInfo
 from tests.api.conftest import error_of
 
 
@@ -62,3 +63,30 @@ def test_the_catalog_shows_each_tasks_queues_and_when_it_was_last_served(redis_u
     (embed,) = [t for t in client.get("/v1/tasks").json()["items"] if t["name"] == "embed"]
     assert embed["queue"] == "embed" and embed["queues"] == ["embed", "gpu-small"]
     assert embed["served_at"] is not None
+
+
+def _publish_at(redis_url: str, info: TaskInfo, queues: list[str], seconds_ago: float) -> None:
+    async def run() -> None:
+        then = FakeClock(int((time.time() - seconds_ago) * 1000))  # when the worker last published it
+        broker = Broker.from_settings(RedisSettings(redis_url=redis_url), clock=then)
+        await Registry(broker).publish_tasks([info], queues=queues)
+        await broker.close()
+
+    asyncio.run(run())
+
+
+def test_an_admin_removes_a_task_nobody_serves_any_more(redis_url: str, client: TestClient, admin: TestClient) -> None:
+    _publish_at(redis_url, TaskInfo(name="retired", queue="old"), ["old"], seconds_ago=3600)
+    assert client.delete("/v1/tasks/retired").status_code == 403  # admin keys only
+    answer = admin.delete("/v1/tasks/retired")
+    assert answer.status_code == 200 and answer.json()["name"] == "retired", answer.text
+    assert "retired" not in [t["name"] for t in client.get("/v1/tasks").json()["items"]]
+    assert error_of(client.post("/v1/jobs", json={"task": "retired", "input": 1}))["code"] == "unknown_task"
+    assert error_of(admin.delete("/v1/tasks/retired"))["code"] == "unknown_task"
+
+
+def test_a_task_a_live_worker_serves_is_not_removed(redis_url: str, admin: TestClient) -> None:
+    _publish_at(redis_url, TaskInfo(name="busy", queue="q"), ["q"], seconds_ago=2)
+    answer = admin.delete("/v1/tasks/busy")
+    assert answer.status_code == 409 and error_of(answer)["code"] == "task_in_use"
+    assert "busy" in [t["name"] for t in admin.get("/v1/tasks").json()["items"]]

@@ -164,3 +164,12 @@ def test_a_503_after_the_retries_exits_3() -> None:
     assert ran.exit_code == ExitCode.UNAVAILABLE
     assert _error_line(ran).startswith("stoker: error: the API cannot reach its Redis: ")
     assert "HTTP 503 queue_unavailable" in ran.stderr and len(server.seen) == 4
+
+
+def test_remove_task_refuses_a_served_task_and_an_unknown_one(admin: CliRunnerFor, stoker: CliRunnerFor) -> None:
+    served = admin("remove-task", "echo")  # the stack's worker publishes it with every heartbeat
+    assert served.exit_code == ExitCode.USAGE and "stop it first" in _error_line(served)
+    unknown = admin("remove-task", "no-such-task")
+    assert unknown.exit_code == ExitCode.NOT_FOUND, unknown.stderr
+    refused = stoker("remove-task", "echo")  # admin keys only
+    assert refused.exit_code == ExitCode.AUTH, refused.stderr

@@ -168,3 +168,8 @@ class AsyncClient:
     async def tasks(self) -> list[TaskInfo]:
         items: list[TaskInfo] = (await self.transport.request("GET", "/v1/tasks"))["items"]
         return items
+
+    async def remove_task(self, name: str) -> TaskInfo:
+        """Take a task nobody serves any more out of the catalog (admin key)."""
+        removed: TaskInfo = await self.transport.request("DELETE", f"/v1/tasks/{name}")
+        return removed

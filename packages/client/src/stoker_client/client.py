@@ -193,3 +193,8 @@ class Client:
     def tasks(self) -> list[TaskInfo]:
         items: list[TaskInfo] = self.transport.request("GET", "/v1/tasks")["items"]
         return items
+
+    def remove_task(self, name: str) -> TaskInfo:
+        """Take a task nobody serves any more out of the catalog (admin key)."""
+        removed: TaskInfo = self.transport.request("DELETE", f"/v1/tasks/{name}")
+        return removed

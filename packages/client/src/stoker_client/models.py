@@ -171,6 +171,8 @@ class TaskInfo(TypedDict, total=False):
 
     name: str
     queue: str
+    queues: list[str]  # the queues whose workers serve it
+    served_at: str | None  # when a worker (or the chart) last published it, ISO 8601
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
     batch_size: int

@@ -119,6 +119,15 @@ class Registry:
         return [_with_queues(raw[name], queues) for name, queues in zip(names, served, strict=True)]
 
     @translate_errors
+    async def remove_task(self, name: str) -> bool:
+        """Take ``name`` out of the catalog (and the queues recorded for it); False if it was not there."""
+        async with self._broker.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(TASKS_KEY, name)
+            pipe.delete(task_queues_key(name))
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    @translate_errors
     async def get_task(self, name: str) -> TaskInfo | None:
         async with self._broker.redis.pipeline(transaction=False) as pipe:
             pipe.hget(TASKS_KEY, name)

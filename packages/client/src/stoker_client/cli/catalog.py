@@ -21,6 +21,12 @@ def tasks(ctx: typer.Context, as_json: AsJson = False) -> None:
         out.print(tasks_table(found) if found else "no task published yet: start a worker")
 
 
+def remove_task(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The task's name.")]) -> None:
+    """Remove a task that no worker serves any more from the catalog (admin key); 409 while one does."""
+    client(ctx).remove_task(name)
+    out.print(f"removed task {name}")
+
+
 def workers(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Live workers: queues, device, GPU memory, busy slots, jobs processed, last heartbeat."""
     found = client(ctx).workers()
@@ -31,5 +37,5 @@ def workers(ctx: typer.Context, as_json: AsJson = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for command in (tasks, workers):
+    for command in (tasks, remove_task, workers):
         app.command()(command)
