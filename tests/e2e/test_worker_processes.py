@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
+import sys
 import time
 from pathlib import Path
 
@@ -137,3 +140,25 @@ def test_bad_settings_and_a_taken_port_exit_2_with_a_message(redis_url: str, tmp
         port = taken.getsockname()[1]
         busy = start_worker(redis_url, tmp_path, name="busy", health_port=str(port), health_host="127.0.0.1")
         assert busy.wait() == 2 and "cannot start" in busy.log()
+
+
+def test_a_second_worker_on_one_machine_takes_a_free_health_port(redis_url: str, tmp_path: Path) -> None:
+    """The default port (8081) taken and WORKER_HEALTH_PORT not set: the worker serves health on a free
+    port and says which, instead of exiting."""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            holder.bind(("0.0.0.0", 8081))
+            holder.listen()
+        except OSError:
+            pass  # something here holds 8081 already: the same situation
+        env = {"REDIS_URL": redis_url, "WORKER_WORKER_ID": "second", "WORKER_TASKS": "stoker_worker.tasks.echo"}
+        worker = Service([sys.executable, "-m", "stoker_worker"], env, tmp_path / "second.log")
+        try:
+            _until(lambda: "serving health on" in worker.log(), 30, "the fallback port", worker)
+            port = int(re.search(r"serving health on (\d+)", worker.log()).group(1))  # type: ignore[union-attr]
+            assert port != 8081
+            answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            assert answer.status_code in (200, 503), answer.text  # served there, whatever Redis says
+        finally:
+            assert worker.terminate() == 0, worker.log()

@@ -157,7 +157,12 @@ def build_worker(
     )
     probes = Probes(broker, settings, lifecycle, last_beat=lambda: upkeep.last_beat)
     health = HealthServer(
-        settings.health_host, settings.health_port, live=probes.live, ready=probes.ready, registry=metrics.registry
+        settings.health_host,
+        settings.health_port,
+        live=probes.live,
+        ready=probes.ready,
+        registry=metrics.registry,
+        any_port_if_taken="health_port" not in settings.model_fields_set,
     )
     return Worker(
         settings=settings,

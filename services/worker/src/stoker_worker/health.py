@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,13 +29,33 @@ class HealthServer:
         registry: the metrics to expose.
     """
 
-    def __init__(self, host: str, port: int, *, live: Check, ready: Check, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        live: Check,
+        ready: Check,
+        registry: CollectorRegistry,
+        any_port_if_taken: bool = False,
+    ) -> None:
         self.host, self.port = host, port
         self._live, self._ready, self.registry = live, ready, registry
+        # The default port, not one the operator chose: a second worker on one machine takes a free one.
+        self._any_port_if_taken = any_port_if_taken
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            if not self._any_port_if_taken or exc.errno != errno.EADDRINUSE:
+                raise
+            taken = self.port
+            self._server = await asyncio.start_server(self._handle, self.host, 0)
+            self.port = self._server.sockets[0].getsockname()[1]
+            log.warning("health port %d is taken (another worker here?); serving health on %d", taken, self.port)
+            return
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("health server on %s:%d", self.host, self.port)
 
