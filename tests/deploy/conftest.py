@@ -7,26 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.keda.schemas import unknown_fields  # the one round-trip check, for the chart's CRD objects too
+
 Validator = Callable[[dict[str, Any]], None]
-
-
-def unknown_fields(given: Any, dumped: Any, path: str = "") -> list[str]:
-    """Paths present in ``given`` but missing from the model's dump of it: fields the model does not know.
-
-    The models keep pydantic's ``extra="ignore"``, so they drop a misspelled field silently; a round trip
-    shows what was dropped.
-    """
-    out: list[str] = []
-    if isinstance(given, dict):
-        for key, value in given.items():
-            if not isinstance(dumped, dict) or key not in dumped:
-                out.append(f"{path}.{key}")
-            else:
-                out += unknown_fields(value, dumped[key], f"{path}.{key}")
-    elif isinstance(given, list) and isinstance(dumped, list):
-        for i, (a, b) in enumerate(zip(given, dumped, strict=False)):
-            out += unknown_fields(a, b, f"{path}[{i}]")
-    return out
 
 
 @pytest.fixture(scope="session")

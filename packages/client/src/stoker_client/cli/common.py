@@ -80,8 +80,16 @@ def one_line(exc: Exception) -> str:
     return " ".join(text.split())
 
 
+PROG = "stoker"  # the command's name, first on every error line as Unix tools do
+
+
+def say_error(text: str) -> None:
+    """One line on stderr: ``stoker: error: <text>``."""
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+
+
 def fail(exc: Exception) -> NoReturn:
-    print(f"stoker: error: {one_line(exc)}", file=sys.stderr)
+    say_error(one_line(exc))
     raise typer.Exit(exit_code(exc))
 
 
@@ -97,7 +105,7 @@ class StokerGroup(TyperGroup):
             if not hasattr(exc, "format_message"):
                 raise
             where = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
-            print(f"stoker: error: {' '.join(exc.format_message().split())} (see {where} -h)", file=sys.stderr)
+            say_error(f"{' '.join(exc.format_message().split())} (see {where} -h)")
             raise typer.Exit(getattr(exc, "exit_code", ExitCode.USAGE)) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
