@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -136,6 +137,22 @@ def test_submissions_are_rate_limited_per_key_across_replicas(redis_url: str) ->
         assert over.status_code == 413 and error_of(over)["code"] == "batch_over_burst"
     with make_client(redis_url, key=ADMIN_KEY, **limits) as other_key:
         assert other_key.post("/v1/jobs", json={"task": "echo"}).status_code == 202
+
+
+def test_submit_rate_off_puts_no_limit_on_a_key(redis_url: str) -> None:
+    with make_client(redis_url, submit_rate="off", submit_burst=2) as client:
+        codes = {client.post("/v1/jobs", json={"task": "echo"}).status_code for _ in range(5)}
+        assert codes == {202}
+        assert client.post("/v1/jobs/batch", json={"jobs": [{"task": "echo"}] * 10}).status_code == 202
+
+
+def test_a_submit_rate_that_is_not_a_rate_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from tests.api.conftest import settings_for
+
+    with pytest.raises(ValidationError, match="not a rate"):
+        settings_for("redis://127.0.0.1:1/0", submit_rate="lots")
 
 
 def test_webhook_is_kept_on_the_job(client: TestClient, redis_url: str) -> None:

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 # The share of redis_timeout_s one try of a Redis command gets: two tries and a backoff of up to 0.1 s fit.
 TRY_SHARE = 0.35
+# `API_SUBMIT_RATE=off`: no per-key limit.
+NO_RATE = "off"
 
 
 class ApiSettings(BaseSettings):
@@ -27,7 +29,8 @@ class ApiSettings(BaseSettings):
         auth_disabled: serve without keys (local development only; logged as a warning).
         api_keys: bearer keys that may submit and read (comma-separated; a Kubernetes Secret fills it).
         admin_keys: bearer keys that may also pause, resume, purge and retry dead-letter queues.
-        submit_rate: per key, shared by every replica through Redis, e.g. ``50/s``; a batch of N costs N.
+        submit_rate: per key, shared by every replica through Redis, e.g. ``50/s``; a batch of N costs N;
+            ``off`` for none (the local stack).
         submit_burst: submissions a key may make at once from idle.
         max_body_bytes / max_input_bytes / max_metadata_bytes / max_batch_jobs: request limits.
         max_wait_s: the longest ``?wait=`` a request may hold the connection.
@@ -67,7 +70,8 @@ class ApiSettings(BaseSettings):
     @field_validator("submit_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
-        Rate.parse(value)
+        if value.strip().lower() != NO_RATE:
+            Rate.parse(value)
         return value
 
     @model_validator(mode="after")
@@ -80,7 +84,10 @@ class ApiSettings(BaseSettings):
         return self
 
     @property
-    def rate(self) -> Rate:
+    def rate(self) -> Rate | None:
+        """The per-key limit; None with ``off`` (the local stack's one anonymous user)."""
+        if self.submit_rate.strip().lower() == NO_RATE:
+            return None
         return Rate.parse(self.submit_rate, burst=self.submit_burst)
 
     def queue_redis(self) -> RedisSettings:

@@ -80,11 +80,14 @@ def build_router(settings: ApiSettings) -> APIRouter:  # noqa: C901 - one closur
         )
 
     async def spend(ctx: Ctx, scope: str, cost: int) -> None:
-        decision = await ctx.limiter.acquire(scope, ctx.settings.rate, cost)
+        rate = ctx.settings.rate
+        if rate is None:
+            return
+        decision = await ctx.limiter.acquire(scope, rate, cost)
         if decision.allowed:
             return
         if decision.retry_after_s is None:
-            raise ApiError(413, "batch_over_burst", f"{cost} jobs exceed this key's burst of {ctx.settings.rate.burst}")
+            raise ApiError(413, "batch_over_burst", f"{cost} jobs exceed this key's burst of {rate.burst}")
         raise ApiError(
             429,
             "rate_limited",
