@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from stoker_api import telemetry
+from stoker_api import telemetry, ui
 from stoker_api.auth import RequireKey
 from stoker_api.body_limit import BodyLimit
 from stoker_api.context import ApiContext
@@ -60,6 +60,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         summary="Run GPU work behind an API.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own pages load their scripts from a CDN; the ui package serves /docs from its own files.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
@@ -79,7 +82,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return response
 
     app.include_router(jobs.build_router(settings))
-    for module in (queues, workers, tasks, health):
+    for module in (queues, workers, tasks, health, ui):
         app.include_router(module.router)
     if tracing is not None:
         telemetry.instrument(app, ctx.broker)
