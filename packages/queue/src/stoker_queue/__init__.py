@@ -1,7 +1,8 @@
 """Stoker's queue core: the only code that knows Redis keys and Lua scripts.
 
 Both services import from here: the API uses ``Producer``, ``Reader``, ``QueueAdmin`` and
-``Registry``; workers use ``Consumer``, ``Reaper`` and ``Registry``. All share one ``Broker``.
+``Registry``; workers use ``Consumer``, ``Reaper`` and ``Registry``; both run a ``Scheduler`` for periodic
+tasks. All share one ``Broker``.
 """
 
 from stoker_queue.admin import QueueAdmin
@@ -32,6 +33,8 @@ from stoker_queue.reader import Reader
 from stoker_queue.reaper import CrashedJob, Reaper, ReapReport
 from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob, Job, JobError, Progress, QueueStats, Timings
 from stoker_queue.registry import Registry, TaskInfo, WorkerInfo
+from stoker_queue.scheduler import PassReport, Scheduler, Tick
+from stoker_queue.schedules import Schedule, ScheduledTask, ScheduleInfo
 from stoker_queue.settings import RedisSettings
 from stoker_queue.status import ACTIVE, PRIORITIES, TERMINAL, AttemptCause, JobStatus, Priority
 
@@ -68,6 +71,7 @@ __all__ = [
     "JobRequest",
     "JobStatus",
     "LeaseLost",
+    "PassReport",
     "PendingWebhook",
     "Priority",
     "Producer",
@@ -88,8 +92,13 @@ __all__ = [
     "RenewOutcome",
     "ResultExpired",
     "ResultNotReady",
+    "Schedule",
+    "ScheduleInfo",
+    "ScheduledTask",
+    "Scheduler",
     "Submitted",
     "TaskInfo",
+    "Tick",
     "Timings",
     "WebhookOutbox",
     "WebhookSpec",

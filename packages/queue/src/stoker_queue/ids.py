@@ -6,6 +6,7 @@ the ULID sorts by creation time, so listing newest-first is a reverse lexicograp
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -39,12 +40,16 @@ class _MonotonicUlid:
             else:
                 random_part = int.from_bytes(os.urandom(10), "big")
             self._last_ms, self._last_random = now_ms, random_part
-        value = (now_ms << 80) | random_part
-        chars = []
-        for _ in range(_ULID_LEN):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        return _encode(now_ms, random_part)
+
+
+def _encode(ms: int, random_part: int) -> str:
+    value = (ms << 80) | random_part
+    chars = []
+    for _ in range(_ULID_LEN):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
 
 
 _RANDOM_MAX = (1 << 80) - 1
@@ -54,6 +59,13 @@ _ulid = _MonotonicUlid()
 def new_job_id(queue: str, now_ms: int | None = None) -> str:
     """A fresh, time-ordered id for a job on ``queue``."""
     return f"{queue}{SEPARATOR}{_ulid(time.time_ns() // 1_000_000 if now_ms is None else now_ms)}"
+
+
+def scheduled_job_id(queue: str, schedule: str, tick_ms: int) -> str:
+    """The id of the job that one tick of ``schedule`` enqueues: the same for the same tick in every
+    process, so a tick can never make two jobs; its time part is the tick's."""
+    digest = hashlib.sha256(f"{schedule}\0{tick_ms}".encode()).digest()
+    return f"{queue}{SEPARATOR}{_encode(tick_ms, int.from_bytes(digest[:10], 'big'))}"
 
 
 def queue_of(job_id: str) -> str:

@@ -2,7 +2,7 @@
 
 All keys of one queue share the hash tag ``{<queue>}`` so that each Lua script touches one slot
 and the same code runs on Redis Cluster. The few global keys (the queue set, the worker
-registry, the task catalog) are never touched by a script.
+registry, the task catalog and its schedules) are never touched by a script.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ _QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
 QUEUES_KEY = f"{PREFIX}:queues"
 WORKERS_KEY = f"{PREFIX}:workers"
 TASKS_KEY = f"{PREFIX}:tasks"
+# HASH task name -> its published schedule (``schedules.ScheduledTask`` JSON), written with the catalog.
+SCHEDULES_KEY = f"{PREFIX}:schedules"
 
 
 def is_valid_queue_name(name: str) -> bool:
@@ -92,6 +94,11 @@ class QueueKeys:
     @property
     def paused(self) -> str:
         return f"{self.base}:paused"
+
+    @property
+    def schedules(self) -> str:
+        """HASH schedule name -> its tick state JSON (next run, last run, last job); written by scripts."""
+        return f"{self.base}:schedules"
 
     @property
     def reaper_lock(self) -> str:

@@ -5,6 +5,7 @@ Workers write both; the API reads them. A worker's record expires unless its hea
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stoker_queue.broker import Broker, translate_errors
-from stoker_queue.keys import TASKS_KEY, WORKERS_KEY, task_queues_key, worker_key
+from stoker_queue.keys import SCHEDULES_KEY, TASKS_KEY, WORKERS_KEY, QueueKeys, task_queues_key, worker_key
+from stoker_queue.schedules import Schedule, ScheduledTask
 
 
 class WorkerInfo(BaseModel):
@@ -40,7 +42,7 @@ class TaskInfo(BaseModel):
 
     ``queue`` is where its jobs wait unless a client names another; ``queues`` are the queues whose
     workers serve it (from every worker and catalog job that published it), and ``served_at`` when one
-    last did. Both are filled when the catalog is read.
+    last did. Both are filled when the catalog is read. ``schedule``, if set, enqueues its jobs by itself.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -54,6 +56,19 @@ class TaskInfo(BaseModel):
     batch_size: int = 1
     timeout_s: float | None = None
     max_attempts: int = 3
+    schedule: Schedule | None = None
+
+    def scheduled(self) -> ScheduledTask | None:
+        """What the schedulers read: the schedule, with the queue and defaults of the jobs it enqueues."""
+        if self.schedule is None:
+            return None
+        return ScheduledTask(
+            task=self.name,
+            queue=self.schedule.queue or self.queue,
+            schedule=self.schedule,
+            max_attempts=self.max_attempts,
+            timeout_s=self.timeout_s,
+        )
 
 
 class Registry:
@@ -106,6 +121,11 @@ class Registry:
             for t in tasks:
                 if queues:
                     pipe.zadd(task_queues_key(t.name), dict.fromkeys(queues, now))
+                # The schedules go with the catalog, so they fire while the task's pool is scaled to zero.
+                if (scheduled := t.scheduled()) is not None:
+                    pipe.hset(SCHEDULES_KEY, t.name, scheduled.model_dump_json())
+                else:
+                    pipe.hdel(SCHEDULES_KEY, t.name)
             await pipe.execute()
 
     @translate_errors
@@ -120,11 +140,18 @@ class Registry:
 
     @translate_errors
     async def remove_task(self, name: str) -> bool:
-        """Take ``name`` out of the catalog (and the queues recorded for it); False if it was not there."""
-        async with self._broker.redis.pipeline(transaction=True) as pipe:
+        """Take ``name`` out of the catalog (with the queues recorded for it, and its schedule, which stops
+        firing); False if it was not there."""
+        redis = self._broker.redis
+        scheduled = await redis.hget(SCHEDULES_KEY, name)
+        async with redis.pipeline(transaction=True) as pipe:
             pipe.hdel(TASKS_KEY, name)
             pipe.delete(task_queues_key(name))
-            removed, _ = await pipe.execute()
+            pipe.hdel(SCHEDULES_KEY, name)
+            removed, _, _ = await pipe.execute()
+        if scheduled is not None:  # its tick state lives in its queue's slot: a task added again starts afresh
+            with contextlib.suppress(ValueError):  # a corrupt entry names no queue; it is gone all the same
+                await redis.hdel(QueueKeys(ScheduledTask.model_validate_json(scheduled).queue).schedules, name)
         return bool(removed)
 
     @translate_errors

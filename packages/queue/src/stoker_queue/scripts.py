@@ -42,6 +42,7 @@ SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "stats": 0,
     "webhook_take": 0,
     "webhook_settle": 0,
+    "schedule_tick": 1,
 }
 
 
@@ -75,6 +76,19 @@ class NewJob:
     idempotency_key: str | None
     idempotency_ttl_ms: int
     has_webhook: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTick:
+    """One call of ``schedule_tick``: move schedule ``name`` from the state ``seen`` (its JSON as read,
+    '' for none) to ``next_ms``, taking the tick ``fire_ms`` with ``job`` (None: take no tick)."""
+
+    name: str
+    seen: str
+    timing: str
+    next_ms: int
+    fire_ms: int | None = None
+    job: NewJob | None = None
 
 
 class Scripts:
@@ -198,6 +212,14 @@ class Scripts:
         (restart, ``SCRIPT FLUSH``), ``execute`` raises ``NoScriptError``: ``load("stats")`` and run again.
         """
         pipe.evalsha(self._scripts["stats"].sha, CORE_KEY_COUNT, *core_keys(q), _now_arg(now_ms))
+
+    async def schedule_tick(self, q: QueueKeys, now_ms: int | None, tick: ScheduleTick) -> tuple[str, str]:
+        """The outcome (``schedule_tick.lua`` lists them) and the id of the tick's job, '' if none."""
+        job = tick.job
+        job_args = [job.id, job.envelope_json, job.priority, job.max_attempts, job.max_crashes] if job else [""] * 5
+        args = [tick.name, tick.seen, tick.timing, tick.next_ms, "" if tick.fire_ms is None else tick.fire_ms]
+        outcome, job_id = await self._run("schedule_tick", q, now_ms, *args, *job_args, extra_keys=[q.schedules])
+        return str(outcome), str(job_id)
 
     async def load(self, name: str) -> None:
         """Load one script into Redis (after a ``NoScriptError`` from a bare EVALSHA)."""

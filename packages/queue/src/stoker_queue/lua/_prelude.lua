@@ -84,6 +84,26 @@ local function push_scheduled(id, st, due)
   set_status(id, st, 'scheduled')
 end
 
+-- Write a new job and put it where its delay says: waiting, or scheduled. Returns its state; the caller
+-- wakes claimers for the jobs it queued.
+local function create_job(id, envelope, priority, max_attempts, max_crashes, delay_ms, ttl_ms, webhook, now)
+  redis.call('HSET', K_JOBS, id, envelope)
+  local st = {priority = priority, max_attempts = max_attempts, max_crashes = max_crashes, created_at = now,
+              claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0, webhook = webhook or nil}
+  redis.call('ZADD', K_INDEX, 0, id)
+  if ttl_ms > 0 then
+    st.expires_at = now + delay_ms + ttl_ms
+    redis.call('ZADD', K_DEADLINES, st.expires_at, id)
+  end
+  if delay_ms > 0 then
+    push_scheduled(id, st, now + delay_ms)
+  else
+    push_waiting(id, st, now, false)
+  end
+  save_state(id, st)
+  return st
+end
+
 -- Take a job out of the structure its active status keeps it in.
 local function detach(id, st)
   if st.status == 'queued' then

@@ -77,22 +77,9 @@ for j = 0, count - 1 do
     out[#out + 1] = 0
     out[#out + 1] = load_state(existing).status
   else
-    redis.call('HSET', K_JOBS, id, envelope)
-    local st = {priority = priority, max_attempts = tonumber(ARGV[a + 3]), max_crashes = tonumber(ARGV[a + 4]),
-                created_at = now, claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0,
-                webhook = ARGV[a + 8] == '1' or nil}
-    redis.call('ZADD', K_INDEX, 0, id)
-    if ttl_ms > 0 then
-      st.expires_at = now + delay_ms + ttl_ms
-      redis.call('ZADD', K_DEADLINES, st.expires_at, id)
-    end
-    if delay_ms > 0 then
-      push_scheduled(id, st, now + delay_ms)
-    else
-      push_waiting(id, st, now, false)
-      queued = queued + 1
-    end
-    save_state(id, st)
+    local st = create_job(id, envelope, priority, tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), delay_ms, ttl_ms,
+                          ARGV[a + 8] == '1', now)
+    if st.status == 'queued' then queued = queued + 1 end
     out[#out + 1] = id
     out[#out + 1] = 1
     out[#out + 1] = st.status
