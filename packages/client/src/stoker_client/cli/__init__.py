@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from stoker_client.cli import catalog, info, jobs, queues
+from stoker_client.cli import catalog, dev, info, jobs, queues
 from stoker_client.cli.common import ExitCode, StokerGroup
 from stoker_client.transport import DEFAULT_URL, KEY_ENV, URL_ENV
 
@@ -39,7 +39,7 @@ def _options(
     ctx.obj = {"url": url, "api_key": api_key, "timeout_s": request_timeout}
 
 
-for module in (jobs, queues, info, catalog):
+for module in (jobs, queues, info, catalog, dev):
     module.register(app)
 
 
