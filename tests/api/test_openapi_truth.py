@@ -84,6 +84,7 @@ def _answers(client: TestClient, admin: TestClient, redis_url: str) -> list[tupl
         ask(admin, "POST", template, template.replace("{queue}", "Bad!"))
     ask(client, "GET", "/v1/workers")
     ask(client, "GET", "/v1/tasks")
+    ask(client, "GET", "/v1/schedules")
     for path in ("/healthz", "/readyz", "/metrics"):
         ask(client, "GET", path)
     return out

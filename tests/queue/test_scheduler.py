@@ -56,7 +56,9 @@ async def test_a_new_schedule_waits_for_its_next_tick(broker: Broker, clock: Fak
     (listed,) = await Scheduler(broker).list_schedules()
     assert listed.next_run_at == ms_to_utc(clock.current_ms - 3000 + EVERY_S * 1000)
     assert listed.last_run_at is None and listed.last_job_id is None
-    assert report.wait_s == pytest.approx(min(1.0, 7.002))
+    assert report.wait_s == pytest.approx(5.0)  # 7 s to the tick: the most it sleeps before looking again
+    clock.advance(4)
+    assert (await Scheduler(broker).run_once()).wait_s == pytest.approx(3.002)  # to the tick, and just past
 
 
 async def test_a_due_tick_enqueues_one_job_with_the_schedules_input(broker: Broker, clock: FakeClock) -> None:

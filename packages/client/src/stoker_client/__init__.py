@@ -38,7 +38,17 @@ from stoker_client.errors import (
     UnknownTask,
     WaitTimeout,
 )
-from stoker_client.models import Event, Job, JobError, JobSpec, Progress, QueueInfo, TaskInfo, WorkerInfo
+from stoker_client.models import (
+    Event,
+    Job,
+    JobError,
+    JobSpec,
+    Progress,
+    QueueInfo,
+    ScheduleInfo,
+    TaskInfo,
+    WorkerInfo,
+)
 from stoker_client.transport import RetryPolicy
 
 __all__ = [
@@ -74,6 +84,7 @@ __all__ = [
     "ResultExpired",
     "ResultNotReady",
     "RetryPolicy",
+    "ScheduleInfo",
     "ServerError",
     "StokerError",
     "TaskInfo",

@@ -10,7 +10,17 @@ from typing import Any
 from stoker_client import calls
 from stoker_client.errors import InvalidRequest, JobUnsuccessful, WaitTimeout
 from stoker_client.events import afollow
-from stoker_client.models import BulkResult, Event, Job, JobSpec, Priority, QueueInfo, TaskInfo, WorkerInfo
+from stoker_client.models import (
+    BulkResult,
+    Event,
+    Job,
+    JobSpec,
+    Priority,
+    QueueInfo,
+    ScheduleInfo,
+    TaskInfo,
+    WorkerInfo,
+)
 from stoker_client.transport import AsyncTransport, RetryPolicy, settings_from_env
 
 
@@ -167,6 +177,11 @@ class AsyncClient:
 
     async def tasks(self) -> list[TaskInfo]:
         items: list[TaskInfo] = (await self.transport.request("GET", "/v1/tasks"))["items"]
+        return items
+
+    async def schedules(self) -> list[ScheduleInfo]:
+        """The periodic tasks' schedules, with each one's next run and last tick."""
+        items: list[ScheduleInfo] = (await self.transport.request("GET", calls.SCHEDULES_PATH))["items"]
         return items
 
     async def remove_task(self, name: str) -> TaskInfo:

@@ -16,6 +16,7 @@ from stoker_client.models import JobSpec, Submitted
 
 WAIT_CHUNK_S = 30.0
 POLL_S = 0.5
+SCHEDULES_PATH = "/v1/schedules"
 
 
 def job_path(job_id: str, *rest: str) -> str:

@@ -9,7 +9,17 @@ from typing import Any
 from stoker_client import calls
 from stoker_client.errors import InvalidRequest, JobUnsuccessful, WaitTimeout
 from stoker_client.events import follow
-from stoker_client.models import BulkResult, Event, Job, JobSpec, Priority, QueueInfo, TaskInfo, WorkerInfo
+from stoker_client.models import (
+    BulkResult,
+    Event,
+    Job,
+    JobSpec,
+    Priority,
+    QueueInfo,
+    ScheduleInfo,
+    TaskInfo,
+    WorkerInfo,
+)
 from stoker_client.transport import RetryPolicy, Transport, settings_from_env
 
 
@@ -192,6 +202,11 @@ class Client:
 
     def tasks(self) -> list[TaskInfo]:
         items: list[TaskInfo] = self.transport.request("GET", "/v1/tasks")["items"]
+        return items
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """The periodic tasks' schedules, with each one's next run and last tick."""
+        items: list[ScheduleInfo] = self.transport.request("GET", calls.SCHEDULES_PATH)["items"]
         return items
 
     def remove_task(self, name: str) -> TaskInfo:

@@ -178,3 +178,20 @@ class TaskInfo(TypedDict, total=False):
     batch_size: int
     timeout_s: float | None
     max_attempts: int
+
+
+class ScheduleInfo(TypedDict, total=False):
+    """``GET /v1/schedules`` items: a periodic task, its timing (``cron`` or ``every_s``), the next tick
+    and the last one (``last_outcome``: ``fired`` enqueued ``last_job_id``; ``skipped``: queue paused)."""
+
+    name: str
+    task: str
+    queue: str
+    priority: str
+    cron: str | None
+    every_s: float | None
+    next_run_at: str  # ISO 8601, UTC
+    last_run_at: str | None
+    last_job_id: str | None
+    last_outcome: Literal["fired", "skipped"] | None
+    paused: bool

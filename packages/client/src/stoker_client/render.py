@@ -1,4 +1,4 @@
-"""Rich tables for the command line: a job, the queues, the workers, the task catalog."""
+"""Rich tables for the command line: a job, the queues, the workers, the task catalog, the schedules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.table import Table
 from rich.text import Text
 
-from stoker_client.models import Job, QueueInfo, TaskInfo, WorkerInfo
+from stoker_client.models import Job, QueueInfo, ScheduleInfo, TaskInfo, WorkerInfo
 
 STATUS_STYLES = {
     "queued": "cyan",
@@ -145,4 +145,45 @@ def tasks_table(tasks: Sequence[TaskInfo]) -> Table:
             str(t.get("max_attempts", "")),
             ", ".join(props) or (t.get("input_schema") or {}).get("type", "any"),
         )
+    return table
+
+
+def interval(seconds: float) -> str:
+    """``10s``, ``1.5s``, ``5m``, ``1h30m``, ``1d``: an interval as it was most likely written."""
+    whole, rest = divmod(seconds, 1)
+    parts, left = [], int(whole)
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if left or rest or not parts:
+        parts.append(f"{left + rest:g}s")
+    return "".join(parts)
+
+
+def _next_run(stamp: str | None, now: datetime) -> str:
+    """``2026-03-02 12:00:10 (in 4.0s)``, in UTC; ``due`` for a tick the next scheduler pass takes."""
+    if stamp is None:
+        return NONE
+    when = datetime.fromisoformat(stamp)
+    seconds = (when - now).total_seconds()
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M:%S} ({'due' if seconds <= 0 else f'in {age(seconds)}'})"
+
+
+def schedules_table(schedules: Sequence[ScheduleInfo]) -> Table:
+    """Times are UTC, as cron expressions are matched."""
+    table = Table(title="schedules (UTC)", title_justify="left")
+    for name in ("schedule", "queue", "timing", "next run", "last run", "last job"):
+        table.add_column(name)
+    now = datetime.now(UTC)
+    for s in schedules:
+        every = s.get("every_s")
+        timing = f"every {interval(every)}" if every is not None else f"cron {s.get('cron')}"
+        name = s["name"] if s.get("task", s["name"]) == s["name"] else f"{s['name']} ({s['task']})"
+        queue = Text(s["queue"]).append(" paused" if s.get("paused") else "", style="magenta")
+        last = s.get("last_run_at")
+        last_run = Text(f"{since(last, now)} ago" if last else NONE)
+        if s.get("last_outcome") == "skipped":
+            last_run.append(" skipped", style="magenta")
+        table.add_row(name, queue, timing, _next_run(s.get("next_run_at"), now), last_run, s.get("last_job_id") or NONE)
     return table

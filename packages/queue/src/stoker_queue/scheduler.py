@@ -27,8 +27,9 @@ from stoker_queue.scripts import NewJob, ScheduleTick
 
 log = logging.getLogger(__name__)
 
-# How soon a newly published schedule starts, at most; a due tick is slept until exactly.
-MAX_SLEEP_S = 1.0
+# How long a newly published, changed or removed schedule may go unnoticed; a due tick is slept until
+# exactly. Idle, a pass every few seconds is all the scheduler asks of Redis.
+MAX_SLEEP_S = 5.0
 # Wake this much after a tick is due, so that Redis' clock has reached it too.
 WAKE_MARGIN_S = 0.002
 

@@ -14,7 +14,7 @@ from stoker_api.queue_gauges import QueueGauges
 from stoker_api.settings import ApiSettings
 from stoker_api.telemetry import TracedProducer
 from stoker_api.upkeep import QueueUpkeep
-from stoker_queue import Broker, JobEvents, Producer, QueueAdmin, RateLimiter, Reader, Reaper, Registry
+from stoker_queue import Broker, JobEvents, Producer, QueueAdmin, RateLimiter, Reader, Reaper, Registry, Scheduler
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -33,6 +33,7 @@ class ApiContext:
     limiter: RateLimiter
     auth: Authenticator
     metrics: ApiMetrics
+    scheduler: Scheduler
     upkeep: QueueUpkeep
 
     @classmethod
@@ -48,6 +49,8 @@ class ApiContext:
         registry = Registry(broker)
         reader = Reader(broker)
         producer = Producer(broker) if tracer is None else TracedProducer(broker, tracer)
+        metrics = ApiMetrics(QueueGauges(reader, timeout_s=settings.redis_timeout_s))
+        scheduler = Scheduler(broker)
         return cls(
             settings=settings,
             broker=broker,
@@ -59,11 +62,14 @@ class ApiContext:
             catalog=TaskCatalog(registry, settings.catalog_ttl_s),
             limiter=RateLimiter(broker),
             auth=Authenticator(settings),
-            metrics=ApiMetrics(QueueGauges(reader, timeout_s=settings.redis_timeout_s)),
+            metrics=metrics,
+            scheduler=scheduler,
             upkeep=QueueUpkeep(
                 reader,
                 Reaper(broker, owner=f"api-{socket.gethostname()}-{os.getpid()}", interval_s=settings.reap_interval_s),
                 settings.reap_interval_s,
+                scheduler,
+                on_tick=metrics.ticked,
             ),
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from stoker_api.queue_gauges import QueueGauges
+from stoker_queue import Tick
 
 # Request latencies stay short, but ?wait= and event streams hold a request for up to minutes.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
@@ -29,9 +30,19 @@ class ApiMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Summed over every API replica and worker: one per tick of each periodic task.
+        self.schedule_ticks = Counter(
+            "stoker_schedule_ticks_total",
+            "Ticks of periodic tasks taken here: fired (job enqueued) or skipped (queue paused).",
+            ["queue", "task", "outcome"],
+            registry=self.registry,
+        )
         self.queue_gauges = queue_gauges
         if queue_gauges is not None:
             self.registry.register(queue_gauges)
+
+    def ticked(self, tick: Tick) -> None:
+        self.schedule_ticks.labels(tick.queue, tick.task, tick.outcome).inc()
 
     async def refresh(self) -> None:
         """Read what is collected at scrape time; call before ``generate_latest``."""

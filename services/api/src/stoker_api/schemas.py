@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, JsonValue, field_validator
 
-from stoker_queue import QUEUE_NAME_PATTERN, Job, JobStatus, Priority, QueueStats, TaskInfo, WorkerInfo
+from stoker_queue import (
+    QUEUE_NAME_PATTERN,
+    Job,
+    JobStatus,
+    Priority,
+    QueueStats,
+    ScheduleInfo,
+    TaskInfo,
+    WorkerInfo,
+)
 from stoker_queue.records import WebhookState
 
 T = TypeVar("T")
@@ -266,6 +275,50 @@ class TaskView(BaseModel):
 
     @classmethod
     def of(cls, info: TaskInfo) -> TaskView:
+        return cls.model_validate(info.model_dump())
+
+
+class ScheduleView(BaseModel):
+    """A periodic task's schedule: one job per tick, enqueued by whichever worker or API replica takes it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "status-poll",
+                    "task": "status-poll",
+                    "queue": "default",
+                    "priority": "normal",
+                    "cron": None,
+                    "every_s": 10.0,
+                    "next_run_at": "2026-03-02T12:00:10Z",
+                    "last_run_at": "2026-03-02T12:00:00Z",
+                    "last_job_id": "default.01KJNS7D00WQ3V8C2D9H6ZP1XT",
+                    "last_outcome": "fired",
+                    "paused": False,
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="The schedule's name: its task's.")
+    task: str
+    queue: str = Field(description="Where its jobs wait.")
+    priority: Priority
+    cron: str | None = Field(description="A cron expression, matched in UTC; null for an interval.")
+    every_s: float | None = Field(
+        description="An interval in seconds, ticking at its multiples since the Unix epoch; null for cron."
+    )
+    next_run_at: datetime = Field(description="The next tick. In the past: due, and taken by the next scheduler pass.")
+    last_run_at: datetime | None = Field(description="The last tick taken; null before the first.")
+    last_job_id: str | None = Field(description="The job the last fired tick enqueued.")
+    last_outcome: Literal["fired", "skipped"] | None = Field(
+        description="`fired`: the tick enqueued its job; `skipped`: the queue was paused, so it enqueued none."
+    )
+    paused: bool = Field(description="The queue is paused: its ticks are skipped until it is resumed.")
+
+    @classmethod
+    def of(cls, info: ScheduleInfo) -> ScheduleView:
         return cls.model_validate(info.model_dump())
 
 

@@ -18,6 +18,7 @@ from stoker_queue import (
     Reader,
     Reaper,
     Registry,
+    Scheduler,
     WebhookOutbox,
 )
 from stoker_worker.dispatch import Dispatcher
@@ -49,6 +50,14 @@ def warn_of_unclaimed_queues(settings: WorkerSettings, tasks: dict[str, TaskSpec
                 "task %s waits on queue %r, which this worker does not claim (queues: %s)",
                 spec.name,
                 spec.options.queue,
+                ",".join(settings.queues),
+            )
+        scheduled = spec.info().scheduled()
+        if scheduled is not None and scheduled.queue != spec.options.queue and scheduled.queue not in settings.queues:
+            log.warning(
+                "task %s's schedule enqueues on queue %r, which this worker does not claim (queues: %s)",
+                spec.name,
+                scheduled.queue,
                 ",".join(settings.queues),
             )
 
@@ -147,6 +156,7 @@ def build_worker(
         registry=registry,
         cancels=CancelRequests(broker, settings.queues),
         reaper=Reaper(broker, owner=settings.worker_id, interval_s=settings.reap_interval_s),
+        scheduler=Scheduler(broker),
         webhooks=webhooks,
         pod_cost=pod_cost,
         inflight=inflight,

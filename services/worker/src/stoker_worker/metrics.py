@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from stoker_queue import AttemptCause, ClaimedJob, CrashedJob, JobStatus
+from stoker_queue import AttemptCause, ClaimedJob, CrashedJob, JobStatus, Tick
 from stoker_worker.device import DeviceInfo
 from stoker_worker.observe import JobObserver
 
@@ -83,6 +83,13 @@ class WorkerMetrics:
         self.webhook_deliveries = Counter(
             "stoker_webhook_deliveries_total", "Webhook delivery attempts, by outcome.", ["outcome"], registry=r
         )
+        # Summed over every worker and API replica: one per tick of each periodic task.
+        self.schedule_ticks = Counter(
+            "stoker_schedule_ticks_total",
+            "Ticks of periodic tasks taken here: fired (job enqueued) or skipped (queue paused).",
+            ["queue", "task", "outcome"],
+            registry=r,
+        )
 
 
 class MetricsObserver(JobObserver):
@@ -134,6 +141,9 @@ class MetricsObserver(JobObserver):
 
     def webhook(self, outcome: str) -> None:
         self.metrics.webhook_deliveries.labels(outcome).inc()
+
+    def ticked(self, tick: Tick) -> None:
+        self.metrics.schedule_ticks.labels(tick.queue, tick.task, tick.outcome).inc()
 
     def _attempt(self, queue: str, task: str, cause: AttemptCause) -> None:
         self.metrics.attempts.labels(queue, task, cause.value).inc()

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from stoker_queue import ClaimedJob, CrashedJob, JobStatus
+from stoker_queue import ClaimedJob, CrashedJob, JobStatus, Tick
 
 if TYPE_CHECKING:
     from stoker_worker.device import DeviceInfo
@@ -61,6 +61,9 @@ class JobObserver:
 
     def webhook(self, outcome: str) -> None:
         """One webhook delivery attempt ended: ``delivered``, ``failed`` or ``refused``."""
+
+    def ticked(self, tick: Tick) -> None:
+        """This worker's scheduler took a periodic task's tick: its job enqueued, or skipped (queue paused)."""
 
 
 class Observers(JobObserver):
@@ -118,3 +121,6 @@ class Observers(JobObserver):
 
     def webhook(self, outcome: str) -> None:
         self._each("webhook", outcome)
+
+    def ticked(self, tick: Tick) -> None:
+        self._each("ticked", tick)

@@ -8,6 +8,7 @@ validate); their JSON Schemas go into the catalog that the API checks submission
 - A parameter annotated ``JobContext`` (``list[JobContext]`` when batched) receives the context.
 - A class is instantiated once per process; its ``setup()`` runs before the worker is ready, and
   its ``__call__`` follows the rules above.
+- ``schedule=every(...)`` or ``schedule=cron(...)`` (``schedule.py``) also enqueues its jobs periodically.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from pydantic import JsonValue, TypeAdapter
 
-from stoker_queue import DEFAULT_QUEUE, Rate, TaskInfo, is_valid_queue_name
+from stoker_queue import DEFAULT_QUEUE, Rate, Schedule, TaskInfo, is_valid_queue_name
 from stoker_worker.context import JobContext
+from stoker_worker.schedule import ScheduleDeclaration
 
 T = TypeVar("T")
 _ATTRIBUTE = "__stoker_task__"
@@ -36,6 +38,7 @@ class TaskOptions:
     timeout_s: float | None = None
     max_attempts: int = 3
     rate_limit: Rate | None = None
+    schedule: Schedule | None = None
 
 
 @dataclass
@@ -81,6 +84,7 @@ class TaskSpec:
             batch_size=o.batch_size,
             timeout_s=o.timeout_s,
             max_attempts=o.max_attempts,
+            schedule=o.schedule,
         )
 
     def parse_input(self, raw: JsonValue) -> Any:
@@ -121,6 +125,7 @@ def task(
     timeout_s: float | None = None,
     max_attempts: int = 3,
     rate_limit: str | None = None,
+    schedule: ScheduleDeclaration | None = None,
 ) -> Callable[[T], T]:
     """Register a function or class as a task.
 
@@ -132,6 +137,7 @@ def task(
         timeout_s: default wall-clock limit of one run; a job's own ``timeout_s`` wins.
         max_attempts: runs that may raise before a job fails.
         rate_limit: e.g. ``"10/s"``: at most this many jobs start per second across all workers.
+        schedule: ``every(...)`` or ``cron(...)``: also enqueue a job on each tick, once across all processes.
     """
     if not is_valid_queue_name(queue):
         raise ValueError(f"invalid queue name {queue!r}")
@@ -144,19 +150,22 @@ def task(
         fn: Callable[..., Any] = target.__call__ if is_class else target  # type: ignore[assignment,operator]
         label = str(getattr(target, "__qualname__", repr(target)))
         input_type, output_type, wants_context = _signature_types(fn, batch_size > 1, f"task {label}")
+        task_name = name or str(getattr(target, "__name__", label))
+        input_adapter = TypeAdapter(input_type)
         options = TaskOptions(
-            name=name or str(getattr(target, "__name__", label)),
+            name=task_name,
             queue=queue,
             batch_size=batch_size,
             max_wait_ms=max_wait_ms,
             timeout_s=timeout_s,
             max_attempts=max_attempts,
             rate_limit=rate,
+            schedule=schedule.build(task_name, input_adapter) if schedule is not None else None,
         )
         spec = TaskSpec(
             options=options,
             target=target,
-            input_type=TypeAdapter(input_type),
+            input_type=input_adapter,
             output_type=TypeAdapter(output_type),
             wants_context=wants_context,
             is_class=is_class,

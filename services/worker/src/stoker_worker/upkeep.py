@@ -1,5 +1,5 @@
-"""The control loops beside the compute: lease renewal, cancel requests, the reaper, heartbeats and
-webhook delivery.
+"""The control loops beside the compute: lease renewal, cancel requests, the reaper, heartbeats, the
+scheduler of periodic tasks and webhook delivery.
 
 None of them waits on a handler, so a busy model never delays a renewal.
 """
@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from stoker_queue import CancelRequests, Consumer, QueueUnavailable, Reaper, Registry, WorkerInfo
+from stoker_queue import CancelRequests, Consumer, QueueUnavailable, Reaper, Registry, Scheduler, WorkerInfo
 from stoker_worker.device import DeviceInfo, describe, select_device
 from stoker_worker.inflight import InFlight
 from stoker_worker.kube import PodDeletionCost
@@ -37,6 +37,7 @@ class Upkeep:
         registry: Registry,
         cancels: CancelRequests,
         reaper: Reaper,
+        scheduler: Scheduler,
         webhooks: WebhookSender,
         pod_cost: PodDeletionCost | None,
         inflight: InFlight,
@@ -47,6 +48,7 @@ class Upkeep:
     ) -> None:
         self._settings, self._tasks, self._consumer = settings, tasks, consumer
         self._registry, self._reaper, self._webhooks, self._pod_cost = registry, reaper, webhooks, pod_cost
+        self._scheduler = scheduler
         self._inflight, self._lifecycle, self._observer = inflight, lifecycle, observer
         self._capacity, self._cancels = capacity, cancels
         self._started_at = datetime.now(UTC)
@@ -55,7 +57,7 @@ class Upkeep:
 
     def loops(self) -> list[asyncio.Task[None]]:
         s, every = self._settings, self._lifecycle.every
-        return [
+        loops = [
             asyncio.create_task(every(s.lease_s / 3, self.renew_leases), name="leases"),
             asyncio.create_task(self._cancels.listen(self.cancel, self._lifecycle.closing), name="cancels"),
             asyncio.create_task(every(s.reap_interval_s, self.reap), name="reaper"),
@@ -63,6 +65,12 @@ class Upkeep:
             asyncio.create_task(every(s.heartbeat_s, self.tick), name="liveness"),
             asyncio.create_task(self.deliver_webhooks(), name="webhooks"),
         ]
+        # A worker that ends once its queues are empty takes no ticks: its own periodic jobs would keep them
+        # from emptying. The API replicas and the long-running workers take them.
+        if not (s.burst or s.max_jobs is not None):
+            closing = self._lifecycle.closing
+            loops.append(asyncio.create_task(self._scheduler.run(closing, self._observer.ticked), name="scheduler"))
+        return loops
 
     async def publish_catalog(self) -> None:
         infos = [spec.info() for spec in self._tasks.values()]

@@ -1,4 +1,4 @@
-"""What serves the queues: the task catalog and the live workers."""
+"""What serves the queues: the task catalog, its schedules and the live workers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from stoker_client.cli.common import client, out, print_json
-from stoker_client.render import tasks_table, workers_table
+from stoker_client.render import schedules_table, tasks_table, workers_table
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -27,6 +27,15 @@ def remove_task(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Th
     out.print(f"removed task {name}")
 
 
+def schedules(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Periodic tasks: each schedule's timing, next run (UTC) and last tick, and the job it enqueued."""
+    found = client(ctx).schedules()
+    if as_json:
+        print_json(found)
+    else:
+        out.print(schedules_table(found) if found else "no periodic task published: give a @task a schedule")
+
+
 def workers(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Live workers: queues, device, GPU memory, busy slots, jobs processed, last heartbeat."""
     found = client(ctx).workers()
@@ -37,5 +46,5 @@ def workers(ctx: typer.Context, as_json: AsJson = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for command in (tasks, remove_task, workers):
+    for command in (tasks, remove_task, schedules, workers):
         app.command()(command)
