@@ -18,12 +18,14 @@
     cursor: null,
     shown: PAGE_SIZE,
     filters: null,
+    queues: [], // queue names, as /v1/queues last listed them
     queueNames: "",
     job: null, // the id of the job open in the detail panel
     current: null, // that job as last read
     resultFor: null,
     stream: null, // AbortController of the open event stream
     refreshing: false,
+    refreshFailed: false, // the notice shows why the last refresh failed; the next good one clears it
     timer: null,
   };
 
@@ -221,12 +223,13 @@
         ),
       ),
     );
-    fillQueueFilter(page.items.map((q) => q.name));
+    state.queues = page.items.map((q) => q.name);
+    fillQueueFilter();
   }
 
-  function fillQueueFilter(names) {
+  function fillQueueFilter() {
     const wanted = route().queue;
-    const all = [...new Set([...names, ...(wanted ? [wanted] : [])])].sort();
+    const all = [...new Set([...state.queues, ...(wanted ? [wanted] : [])])].sort();
     if (all.join("\n") === state.queueNames) return; // leave an open select alone
     state.queueNames = all.join("\n");
     const select = $("#filter-queue");
@@ -291,8 +294,11 @@
     state.refreshing = true;
     try {
       await Promise.all([loadQueues(), loadJobs(), loadWorkers()]);
+      if (state.refreshFailed) hideNotice();
+      state.refreshFailed = false;
     } catch (err) {
       report(err);
+      state.refreshFailed = true;
     } finally {
       state.refreshing = false;
     }
@@ -474,7 +480,7 @@
 
   function applyRoute() {
     const { queue, status, job } = route();
-    fillQueueFilter([]);
+    fillQueueFilter();
     $("#filter-queue").value = queue;
     $("#filter-status").value = status;
     if (job !== (state.job || "")) {
@@ -502,6 +508,7 @@
       start();
     });
     $("#forget-key").addEventListener("click", () => askForKey(""));
+    $("#notice").addEventListener("click", hideNotice);
     $("#filter-queue").addEventListener("change", (event) => go({ queue: event.target.value }));
     $("#filter-status").addEventListener("change", (event) => go({ status: event.target.value }));
     $("#refresh").addEventListener("click", () => refresh());
