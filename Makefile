@@ -34,8 +34,8 @@ $(STAMP): $(PY) constraints.txt requirements-dev.txt packages/queue/pyproject.to
 
 install: $(STAMP) ## Create .venv and install the three packages with the dev tools
 
-run: install ## Run Redis, the API on 127.0.0.1:8000 and one worker; Ctrl-C stops them all
-	$(PY) scripts/dev_stack.py
+run: install ## stoker dev: Redis, the API on 127.0.0.1:8000, the chart's worker pools autoscaled; Ctrl-C stops all
+	$(VENV)/bin/stoker dev
 
 lint: install ## ruff check and format check
 	$(VENV)/bin/ruff check .

