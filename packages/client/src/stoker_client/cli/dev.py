@@ -23,7 +23,8 @@ EXTRA_POOL = "tasks"
 def _banner(stack: DevStack) -> str:
     base = stack.base_url
     pools = ", ".join(f"{p.spec.name} ({len(p.alive)} up, queues {', '.join(p.spec.queues)})" for p in stack.pools)
-    return f"""the stack is up. API {base} (docs: {base}/docs), serving {", ".join(stack.snapshot.tasks)}
+    tasks = ", ".join(stack.snapshot.tasks)
+    return f"""the stack is up. API {base} (docs: {base}/docs, queues: {base}/ui), serving {tasks}
         with pools {pools}.
 [stoker] authentication is OFF in this local stack, and no per-key submit limit; deployments set API_API_KEYS.
 Submit a job, wait for it, read its result:
@@ -79,7 +80,8 @@ def dev(
     try:
         pools = pools_of(_values(chart_values, dev_values, values_files or [], tasks or [], queues or []))
     except ValuesError as exc:
-        say_error(str(exc))
+        hint = "" if chart_values.exists() else " (run it from the repository's root, or pass --chart-values)"
+        say_error(f"{exc}{hint}")
         raise typer.Exit(ExitCode.USAGE) from None
     missing = [m for m in ("stoker_api", "stoker_worker") if importlib.util.find_spec(m) is None]
     if missing:

@@ -58,7 +58,7 @@ class View:
         base = stack.base_url
         header = Text.assemble(
             ("stoker dev", "bold"),
-            f"  API {base}  docs {base}/docs  tasks: {', '.join(snap.tasks) or '-'}\n",
+            f"  API {base}  docs {base}/docs  queues {base}/ui  tasks: {', '.join(snap.tasks) or '-'}\n",
             ("authentication is OFF here; ", "yellow"),
             f"logs in {stack.logs}  ·  Ctrl-C stops everything",
         )
