@@ -24,8 +24,8 @@ from stoker_queue import (
 )
 from stoker_queue.ids import scheduled_job_id
 from stoker_queue.keys import SCHEDULES_KEY, TASKS_KEY, QueueKeys
-from stoker_queue.scheduler import ScheduleTick
 from stoker_queue.schedules import ScheduledTask, ms_to_utc
+from stoker_queue.scripts import ScheduleTick
 
 EVERY_S = 10
 
@@ -111,7 +111,7 @@ async def test_of_twenty_calls_from_the_same_state_one_takes_the_tick(any_redis_
         seen = await brokers[0].redis.hget(q.schedules, "poll")
         tick = _to_next_tick(clock)
         entry = ScheduledTask.model_validate_json(await brokers[0].redis.hget(SCHEDULES_KEY, "poll"))
-        job = Scheduler(brokers[0])._job(entry, tick)
+        job = Scheduler(brokers[0]).job_for(entry, tick)
         call = ScheduleTick("poll", seen, "every 10s", tick + EVERY_S * 1000, tick, job)
         replies = await asyncio.gather(*(b.scripts.schedule_tick(q, clock.current_ms, call) for b in brokers))
         assert sorted(outcome for outcome, _ in replies) == ["fired"] + ["stale"] * 19
@@ -153,7 +153,7 @@ async def test_a_retried_tick_never_enqueues_a_second_job(broker: Broker, clock:
     (fired,) = (await scheduler.run_once()).ticks
     # A retry of that call (its reply was lost) finds the state moved on and writes nothing.
     entry = ScheduledTask.model_validate_json(await broker.redis.hget(SCHEDULES_KEY, "poll"))
-    call = ScheduleTick("poll", before, "every 10s", tick + EVERY_S * 1000, tick, scheduler._job(entry, tick))
+    call = ScheduleTick("poll", before, "every 10s", tick + EVERY_S * 1000, tick, scheduler.job_for(entry, tick))
     assert await broker.scripts.schedule_tick(q, clock.current_ms, call) == ("stale", "")
     # Even with the state rolled back (a failover that lost the write), the tick's job id is taken.
     await broker.redis.hset(q.schedules, "poll", before)

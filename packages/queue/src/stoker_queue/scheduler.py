@@ -142,7 +142,7 @@ class Scheduler:
         # Due: take the latest tick not after now, whatever came before it (no burst of missed ticks).
         fire_ms = schedule.latest_at_or_before(now) if current else None
         next_ms = schedule.next_after(now)
-        job = self._job(entry, fire_ms) if fire_ms is not None else None
+        job = self.job_for(entry, fire_ms) if fire_ms is not None else None
         if job is not None:  # the queue set lets readers (and the reapers) find the queue
             await self._broker.redis.sadd(QUEUES_KEY, entry.queue)
         call = ScheduleTick(entry.name, seen, schedule.timing, next_ms, fire_ms, job)
@@ -165,7 +165,8 @@ class Scheduler:
         )
         return tick, next_ms
 
-    def _job(self, entry: ScheduledTask, tick_ms: int) -> NewJob:
+    def job_for(self, entry: ScheduledTask, tick_ms: int) -> NewJob:
+        """The job that the tick ``tick_ms`` of ``entry`` enqueues: the same in every process."""
         s = entry.schedule
         job_id = scheduled_job_id(entry.queue, entry.name, tick_ms)
         envelope = JobEnvelope(
