@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 
@@ -45,19 +46,51 @@ def test_get_with_wait_returns_when_the_job_ends(client: TestClient, redis_url: 
     assert r.status_code == 200 and r.json()["status"] == "succeeded"
 
 
+class _Monitor:
+    """Redis' MONITOR feed on a socket of its own: every command any client sends, as Redis saw it."""
+
+    def __init__(self, redis_url: str) -> None:
+        address = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
+        self._sock = socket.create_connection((address["host"], address["port"]), timeout=5)
+        self._sock.sendall(b"MONITOR\r\n")
+        self._buffer = b""
+        while b"+OK\r\n" not in self._buffer:
+            self._buffer += self._sock.recv(4096)
+        self._buffer = self._buffer.split(b"+OK\r\n", 1)[1]
+        self._sock.settimeout(0.2)
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._buffer += self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            *done, self._buffer = self._buffer.split(b"\r\n")
+            self.lines += [line.decode(errors="replace") for line in done]
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+        return self.lines
+
+
 def test_a_held_request_does_not_poll_redis(client: TestClient, redis_url: str) -> None:
     job_id = client.post("/v1/jobs", json={"task": "echo"}).json()["id"]
     client.get(f"/v1/jobs/{job_id}", params={"wait": 0.1})  # the event subscription is up from here on
-    server = redis.Redis.from_url(redis_url)
-    before = server.info("commandstats")
+    monitor = _Monitor(redis_url)
     r = client.get(f"/v1/jobs/{job_id}", params={"wait": 1.5})
-    after = server.info("commandstats")
+    lines = monitor.stop()
     assert r.status_code == 200 and r.json()["status"] == "queued"
-    calls = sum(v["calls"] for k, v in after.items() if k != "cmdstat_info") - sum(
-        v["calls"] for k, v in before.items() if k != "cmdstat_info"
-    )
-    # Two reads of the job (MULTI, 2 HGET, EXEC): one to check it, one once subscribed; then silence.
-    assert calls <= 8, (before, after)
+    # Commands naming the job, from clients (scripts' own calls show as "lua"): two reads of it (its
+    # state and its record each), one to check it and one once subscribed; then silence, however
+    # often the API's background passes (upkeep, scheduler) run meanwhile.
+    reads = [line for line in lines if job_id in line and " lua]" not in line]
+    assert 1 <= len(reads) <= 4, reads
 
 
 def _progress_then_ack(redis_url: str) -> None:
