@@ -145,3 +145,21 @@ def test_unsupported_methods_are_405_with_the_error_shape(client: TestClient, me
     assert r.status_code == 405, r.text
     assert error_of(r)["code"] == "method_not_allowed"
     assert r.headers["Allow"]
+
+
+def test_every_protected_operation_declares_the_bearer_key_and_no_public_one_does(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearerKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["bearerKey"]["description"],
+    }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            declared = operation.get("security")
+            if path.startswith("/v1/"):
+                assert declared == [{"bearerKey": []}], (method, path)
+                assert "401" in operation["responses"], (method, path)  # what a missing key gets
+            else:
+                assert declared is None, (method, path)
+    assert any(not p.startswith("/v1/") for p in schema["paths"]), "the health routes are public"

@@ -14,6 +14,7 @@ from stoker_api.auth import RequireKey
 from stoker_api.body_limit import BodyLimit
 from stoker_api.context import ApiContext
 from stoker_api.errors import install_error_handlers
+from stoker_api.openapi_security import document_bearer_keys
 from stoker_api.routes import health, jobs, queues, schedules, tasks, whoami, workers
 from stoker_api.settings import ApiSettings
 from stoker_queue.tracing import tracing_enabled
@@ -84,6 +85,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(jobs.build_router(settings))
     for module in (queues, workers, tasks, schedules, whoami, health, ui):
         app.include_router(module.router)
+    document_bearer_keys(app)
     if tracing is not None:
         telemetry.instrument(app, ctx.broker)
     return app
