@@ -130,8 +130,8 @@ def _schema_settings(*path: str) -> set[str]:
 def test_the_schema_leaves_to_the_user_exactly_the_fields_the_chart_does_not_set() -> None:
     assert _schema_settings("api", "settings") == set(ApiSettings.model_fields) - API_MANAGED
     assert _schema_settings("$pool", "settings") == set(WorkerSettings.model_fields) - WORKER_MANAGED
-    # The chart sets Redis's address and credentials from externalRedis / redis.
-    chart_set = {"redis_url", "redis_username", "redis_password"}
+    # The chart sets Redis's address, credentials and whether it is a cluster from externalRedis / redis.
+    chart_set = {"redis_url", "redis_username", "redis_password", "redis_cluster"}
     assert _schema_settings("redisClient") == set(RedisSettings.model_fields) - chart_set
 
 

@@ -5,9 +5,6 @@ or with verification off; and not without the CA."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,49 +13,22 @@ import redis
 
 from stoker_queue import Broker, RedisSettings
 from tests.deploy.chart import Doc, env_map, one, render_yaml
-from tests.support.redis_server import find_binaries, free_port
+from tests.support.redis_server import find_binaries
+from tests.support.redis_tls import NoTlsSupport
+from tests.support.redis_tls import tls_redis as start_tls_redis
 
 PASSWORD = "tls p@ss:w/rd%41#?&0123456789"  # every character a URL would need escaped
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """A redis-server with only a TLS port, its certificate signed by a CA made here; yields (port, ca)."""
     binary = next(iter(find_binaries().values()), None)
-    if binary is None or shutil.which("openssl") is None:
-        pytest.skip("needs redis-server and openssl")
-    d = tmp_path_factory.mktemp("tls")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
-             "-subj", "/CN=stoker-test-ca", cwd=d)  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=d)  # fmt: skip
-    (d / "ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.crt", "-days", "1", "-extfile", "ext", cwd=d)  # fmt: skip
-    port = free_port()
-    args = [binary, "--port", "0", "--tls-port", str(port), "--tls-cert-file", "server.crt"]
-    args += ["--tls-key-file", "server.key", "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"]
-    args += ["--requirepass", PASSWORD, "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
-        url = f"rediss://localhost:{port}/0?ssl_ca_certs={d / 'ca.crt'}"
-        while True:
-            try:
-                redis.Redis.from_url(url, password=PASSWORD, socket_timeout=1).ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.skip("this redis-server has no TLS support")
-                time.sleep(0.05)
-        yield port, d / "ca.crt"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        with start_tls_redis(binary, tmp_path_factory.mktemp("tls"), password=PASSWORD) as server:
+            yield server.port, server.ca
+    except NoTlsSupport as exc:
+        pytest.skip(str(exc))
 
 
 def _api_env(docs: list[Doc]) -> tuple[dict[str, str], dict[str, str]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio.cluster import RedisCluster
+
 from stoker_queue import Broker, ClaimedJob, Consumer, JobRequest, Producer, Reader
 from stoker_queue.keys import QueueKeys
 from stoker_queue.status import PRIORITIES
@@ -44,3 +46,13 @@ async def structures(broker: Broker, queue: str = "q") -> dict[str, list[str]]:
     out["dead"] = await r.lrange(q.dead, 0, -1)
     out["finished"] = await r.zrange(q.finished, 0, -1)
     return out
+
+
+async def command_calls(broker: Broker, command: str) -> int:
+    """How many times Redis ran ``command`` (lower case), over every master of a cluster."""
+    redis = broker.redis
+    if isinstance(redis, RedisCluster):
+        per_node = await redis.info("commandstats", target_nodes=RedisCluster.PRIMARIES)
+        return sum(int(stats.get(f"cmdstat_{command}", {}).get("calls", 0)) for stats in per_node.values())
+    stats = await redis.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))

@@ -7,6 +7,8 @@ import pytest
 from stoker_queue import Broker, FakeClock, InvalidTransition, JobNotFound, JobStatus, QueueAdmin
 from tests.queue.helpers import make_kit, structures
 
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
+
 
 async def test_purge_cancels_waiting_and_scheduled_but_not_running(broker: Broker) -> None:
     kit, admin = make_kit(broker), QueueAdmin(broker)

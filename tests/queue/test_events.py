@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from stoker_queue import Broker, JobEvents, JobStatus
 from tests.queue.helpers import make_kit
+
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
 
 
 async def test_watchers_see_each_change_of_their_job(live_broker: Broker) -> None:

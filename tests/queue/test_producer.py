@@ -14,12 +14,13 @@ from stoker_queue import (
     Priority,
     Reaper,
 )
-from tests.queue.helpers import make_kit, structures
+from tests.queue.helpers import command_calls, make_kit, structures
+
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
 
 
 async def _evalsha_calls(broker: Broker) -> int:
-    stats = await broker.redis.info("commandstats")
-    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+    return await command_calls(broker, "evalsha")
 
 
 async def test_submit_queues_a_job(broker: Broker) -> None:

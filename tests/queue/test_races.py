@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from stoker_queue import Broker, Consumer, JobRequest, JobStatus, Producer, Reader
+
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
 
 
 async def test_many_claimers_never_share_a_job(live_broker: Broker) -> None:

@@ -7,6 +7,8 @@ import pytest
 from stoker_queue import Broker, FakeClock
 from stoker_queue.ratelimit import Rate, RateLimiter
 
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
+
 
 def test_rates_parse() -> None:
     assert Rate.parse("10/s") == Rate(per_s=10, burst=10)

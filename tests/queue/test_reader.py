@@ -7,6 +7,8 @@ import pytest
 from stoker_queue import Broker, FakeClock, InvalidJobId, InvalidQueueName, JobRequest, JobStatus, Priority
 from tests.queue.helpers import make_kit
 
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
+
 
 async def test_list_is_newest_first_with_a_cursor(broker: Broker, clock: FakeClock) -> None:
     kit = make_kit(broker)

@@ -7,6 +7,8 @@ import pytest
 from stoker_queue import Broker, FakeClock, JobStatus, LeaseLost, Reaper, ReapReport
 from tests.queue.helpers import make_kit, structures
 
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
+
 
 async def test_expired_lease_is_requeued_first_in_line_as_a_crash(broker: Broker, clock: FakeClock) -> None:
     kit = make_kit(broker, lease_s=10)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from stoker_queue import Broker, FakeClock, Registry, TaskInfo, WorkerInfo
+
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
 
 
 def _worker(worker_id: str, **kw: object) -> WorkerInfo:

@@ -82,8 +82,8 @@ async def test_a_due_tick_enqueues_one_job_with_the_schedules_input(broker: Brok
     assert listed.next_run_at == ms_to_utc(tick + EVERY_S * 1000) and listed.last_outcome == "fired"
 
 
-async def test_twenty_racing_schedulers_enqueue_one_job_per_tick(any_redis_url: str, clock: FakeClock) -> None:
-    brokers = [Broker.from_settings(RedisSettings(redis_url=any_redis_url), clock=clock) for _ in range(20)]
+async def test_twenty_racing_schedulers_enqueue_one_job_per_tick(any_redis: RedisSettings, clock: FakeClock) -> None:
+    brokers = [Broker.from_settings(any_redis, clock=clock) for _ in range(20)]
     try:
         await brokers[0].redis.flushdb()
         await _publish(brokers[0])
@@ -100,9 +100,11 @@ async def test_twenty_racing_schedulers_enqueue_one_job_per_tick(any_redis_url: 
             await b.close()
 
 
-async def test_of_twenty_calls_from_the_same_state_one_takes_the_tick(any_redis_url: str, clock: FakeClock) -> None:
+async def test_of_twenty_calls_from_the_same_state_one_takes_the_tick(
+    any_redis: RedisSettings, clock: FakeClock
+) -> None:
     """The compare-and-set itself: every caller read the same state before any of them wrote."""
-    brokers = [Broker.from_settings(RedisSettings(redis_url=any_redis_url), clock=clock) for _ in range(20)]
+    brokers = [Broker.from_settings(any_redis, clock=clock) for _ in range(20)]
     try:
         await brokers[0].redis.flushdb()
         await _publish(brokers[0])

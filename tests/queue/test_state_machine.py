@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -48,7 +49,7 @@ HOME = {
 
 
 class QueueMachine(RuleBasedStateMachine):
-    redis_url = ""
+    redis_settings = RedisSettings()
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,7 +57,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         # No retention during a run: every job ever submitted must still be found.
         options = QueueOptions(retention_s=10**9, dead_max=10**9)
-        self.broker = Broker.from_settings(RedisSettings(redis_url=self.redis_url), clock=self.clock, options=options)
+        self.broker = Broker.from_settings(self.redis_settings, clock=self.clock, options=options)
         self.run(self.broker.redis.flushdb())
         self.producer, self.reader, self.admin = Producer(self.broker), Reader(self.broker), QueueAdmin(self.broker)
         self.consumers = [Consumer(self.broker, worker_id=f"w{i}", lease_s=10) for i in range(2)]
@@ -189,8 +190,9 @@ class QueueMachine(RuleBasedStateMachine):
         assert stats.dead == await r.llen(q.dead) == by_status[JobStatus.FAILED]
 
 
-def test_queue_state_machine(any_redis_url: str) -> None:
-    QueueMachine.redis_url = any_redis_url
+@pytest.mark.every_redis
+def test_queue_state_machine(any_redis: RedisSettings) -> None:
+    QueueMachine.redis_settings = any_redis
     run_state_machine_as_test(
         QueueMachine,
         settings=settings(

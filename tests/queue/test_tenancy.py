@@ -11,6 +11,8 @@ from stoker_queue.errors import IdempotencyConflict
 from stoker_queue.keys import QueueKeys
 from tests.queue.helpers import make_kit, structures
 
+pytestmark = pytest.mark.every_redis  # the protocol, also on a Redis Cluster and a TLS Redis
+
 
 async def test_a_job_records_its_owner(broker: Broker) -> None:
     kit = make_kit(broker)

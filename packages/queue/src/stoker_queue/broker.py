@@ -7,10 +7,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
@@ -68,7 +69,7 @@ class QueueOptions:
 class Broker:
     """A Redis client with Stoker's scripts registered on it."""
 
-    redis: Redis
+    redis: Redis | RedisCluster
     clock: Clock = field(default_factory=RedisClock)
     options: QueueOptions = field(default_factory=QueueOptions)
     scripts: Scripts = field(init=False)
@@ -81,28 +82,37 @@ class Broker:
         cls, settings: RedisSettings, *, clock: Clock | None = None, options: QueueOptions | None = None
     ) -> Broker:
         """A broker for ``settings.redis_url``. Connections open lazily, on the first command."""
-        # A blocking pool caps concurrent commands per process: a burst waits for a connection
-        # instead of failing with "too many connections".
         # Credentials in the URL win over these (redis-py's rule); apart from it, no escaping is needed.
         password = settings.redis_password.get_secret_value() or None if settings.redis_password else None
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url,
-            username=settings.redis_username,
-            password=password,
-            max_connections=settings.redis_max_connections,
-            timeout=settings.redis_socket_timeout_s,
-            decode_responses=True,
+        conn: dict[str, Any] = {
+            "username": settings.redis_username,
+            "password": password,
+            "max_connections": settings.redis_max_connections,
+            "decode_responses": True,
             # Every value is JSON text this code wrote; bytes that are not UTF-8 are a corrupt record,
             # which must fail to parse where it is read (and be dead-lettered), not break the reply.
-            encoding_errors="replace",
-            socket_timeout=settings.redis_socket_timeout_s,
-            socket_connect_timeout=settings.redis_connect_timeout_s,
-            health_check_interval=30,
+            "encoding_errors": "replace",
+            "socket_timeout": settings.redis_socket_timeout_s,
+            "socket_connect_timeout": settings.redis_connect_timeout_s,
+            "health_check_interval": 30,
             # One quick retry hides a dropped idle connection; an outage still surfaces within a second.
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=1),
-        )
-        redis = Redis.from_pool(pool)
+            "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=1),
+        }
+        redis: Redis | RedisCluster
+        if settings.redis_cluster:
+            # The cluster client keeps a pool per node, capped at max_connections each.
+            redis = RedisCluster.from_url(settings.redis_url, **conn)
+        else:
+            # A blocking pool caps concurrent commands per process: a burst waits for a connection
+            # instead of failing with "too many connections".
+            pool = BlockingConnectionPool.from_url(settings.redis_url, timeout=settings.redis_socket_timeout_s, **conn)
+            redis = Redis.from_pool(pool)
         return cls(redis=redis, clock=clock or RedisClock(), options=options or QueueOptions())
+
+    @property
+    def cluster(self) -> bool:
+        """Whether Redis is a Redis Cluster, where one pipeline cannot span nodes' scripts."""
+        return isinstance(self.redis, RedisCluster)
 
     def now_ms(self) -> int | None:
         """The time to pass to scripts: None lets Redis use its own clock."""

@@ -1,8 +1,9 @@
 """Every Redis key name. No other module spells ``stoker:``.
 
 All keys of one queue share the hash tag ``{<queue>}`` so that each Lua script touches one slot
-and the same code runs on Redis Cluster. The few global keys (the queue set, the worker
-registry, the task catalog and its schedules) are never touched by a script.
+and the same code runs on Redis Cluster, where queues spread over the nodes by their tags. The few
+global keys (the queue set, the worker registry, the task catalog and its schedules) are never
+touched by a script; on a cluster they hash to slots of their own, so no transaction spans them.
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import JsonValue
+from redis.asyncio.cluster import RedisCluster
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.envelope import JobEnvelope, WebhookSpec
@@ -135,15 +138,7 @@ class Producer:
             await self._refuse_conflicts(requests, by_queue)
         now = self._broker.now_ms()
         out: list[Submitted | None] = [None] * len(requests)
-        async with self._broker.redis.pipeline(transaction=False) as pipe:
-            # The queue set lets readers list every queue; SADD of a known name is a cheap no-op.
-            if by_queue:
-                pipe.sadd(QUEUES_KEY, *by_queue)
-            # Scripts on a pipeline are queued as EVALSHA and loaded again if Redis lost them.
-            for queue, jobs in by_queue.items():
-                await self._broker.scripts.enqueue_on(pipe, QueueKeys(queue), now, [j for _, j in jobs])
-            replies = await pipe.execute()
-        replies = replies[1:] if by_queue else replies
+        replies = await self._enqueue(by_queue, now)
         for (_, jobs), reply in zip(by_queue.items(), replies, strict=True):
             decoded = Scripts.decode_enqueue(reply)
             conflict = next(
@@ -154,6 +149,26 @@ class Producer:
             for (i, _), (job_id, created, status) in zip(jobs, decoded, strict=True):
                 out[i] = Submitted(id=job_id, created=created, status=JobStatus(status))
         return [s for s in out if s is not None]
+
+    async def _enqueue(self, by_queue: dict[str, list[tuple[int, NewJob]]], now: int | None) -> list[Any]:
+        """One enqueue script call per queue, in queue order, with the queue set updated alongside."""
+        if not by_queue:
+            return []
+        scripts, redis = self._broker.scripts, self._broker.redis
+        if isinstance(redis, RedisCluster):
+            # A cluster pipeline queues scripts without loading them; each call on its own loads its
+            # script on the node that lacks it. The calls go out together, one per node at most.
+            calls = [scripts.enqueue(QueueKeys(q), now, [j for _, j in jobs]) for q, jobs in by_queue.items()]
+            _, *replies = await asyncio.gather(redis.sadd(QUEUES_KEY, *by_queue), *calls)
+            return list(replies)
+        async with redis.pipeline(transaction=False) as pipe:
+            # The queue set lets readers list every queue; SADD of a known name is a cheap no-op.
+            pipe.sadd(QUEUES_KEY, *by_queue)
+            # Scripts on a pipeline are queued as EVALSHA and loaded again if Redis lost them.
+            for queue, jobs in by_queue.items():
+                await scripts.enqueue_on(pipe, QueueKeys(queue), now, [j for _, j in jobs])
+            replies = await pipe.execute()
+        return list(replies[1:])
 
     async def _refuse_conflicts(
         self, requests: list[JobRequest], by_queue: dict[str, list[tuple[int, NewJob]]]

@@ -229,7 +229,10 @@ class Reader:
             members, ids = {str(m) for m in replies[0]}, {str(i) for i in replies[1]}
             replies = replies[2:]
         stats = {q: _stats_of(q, [int(v) for v in r]) for q, r in zip(queues, replies[: len(queues)], strict=True)}
-        records: dict[str, str | None] = dict(zip(workers, replies[len(queues)], strict=True)) if workers else {}
+        rest = replies[len(queues) :]
+        # A cluster spreads worker records over slots: one GET each instead of one MGET.
+        found = rest if self._broker.cluster else (rest[0] if workers else [])
+        records: dict[str, str | None] = dict(zip(workers, found, strict=True))
         return members, ids, stats, records
 
     async def _snapshot_pipeline(self, queues: list[str], workers: list[str], with_sets: bool) -> list[Any]:
@@ -240,7 +243,10 @@ class Reader:
                 pipe.zrange(WORKERS_KEY, 0, -1)
             for name in queues:
                 self._broker.scripts.stats_on(pipe, QueueKeys(name), now)
-            if workers:
+            if self._broker.cluster:
+                for w in workers:
+                    pipe.get(worker_key(w))
+            elif workers:
                 pipe.mget([worker_key(w) for w in workers])
             return list(await pipe.execute())
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio.cluster import RedisCluster
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.keys import SCHEDULES_KEY, TASKS_KEY, WORKERS_KEY, QueueKeys, task_queues_key, worker_key
@@ -104,7 +105,10 @@ class Registry:
         ids = [str(i) for i in await self._broker.redis.zrevrange(WORKERS_KEY, 0, -1)]
         if not ids:
             return []
-        raw = await self._broker.redis.mget([worker_key(i) for i in ids])
+        keys = [worker_key(i) for i in ids]
+        # A cluster spreads worker records over slots, where one MGET cannot read them.
+        redis = self._broker.redis
+        raw = await (redis.mget_nonatomic(keys) if isinstance(redis, RedisCluster) else redis.mget(keys))
         gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
         if gone:
             await self._broker.redis.zrem(WORKERS_KEY, *gone)
@@ -144,7 +148,8 @@ class Registry:
         firing); False if it was not there."""
         redis = self._broker.redis
         scheduled = await redis.hget(SCHEDULES_KEY, name)
-        async with redis.pipeline(transaction=True) as pipe:
+        # The three keys hash to different slots of a cluster, where they cannot share a transaction.
+        async with redis.pipeline(transaction=not self._broker.cluster) as pipe:
             pipe.hdel(TASKS_KEY, name)
             pipe.delete(task_queues_key(name))
             pipe.hdel(SCHEDULES_KEY, name)

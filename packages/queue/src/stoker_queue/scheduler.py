@@ -82,10 +82,12 @@ class Scheduler:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(SCHEDULES_KEY)
             pipe.hkeys(TASKS_KEY)
-            pipe.time()
-            published, names, (seconds, micros) = await pipe.execute()
+            if not self._broker.cluster:  # a cluster pipeline takes only commands on keys
+                pipe.time()
+            published, names, *rest = await pipe.execute()
         now = self._broker.now_ms()
         if now is None:
+            seconds, micros = rest[0] if rest else await redis.time()
             now = int(seconds) * 1000 + int(micros) // 1000
         catalog = set(names)
         entries = [

@@ -18,6 +18,7 @@ from stoker_queue.keys import QueueKeys, core_keys
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import Pipeline
+    from redis.asyncio.cluster import ClusterPipeline, RedisCluster
     from redis.commands.core import AsyncScript
 
 CORE_KEY_COUNT = 23
@@ -91,10 +92,31 @@ class ScheduleTick:
     job: NewJob | None = None
 
 
+def _enqueue_call(q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> tuple[list[str], list[Any]]:
+    args: list[Any] = [_now_arg(now_ms), len(jobs)]
+    extra: list[str] = []
+    for j in jobs:
+        idem_ttl = j.idempotency_ttl_ms if j.idempotency_key else 0
+        args += [
+            j.id,
+            j.envelope_json,
+            j.priority,
+            j.max_attempts,
+            j.max_crashes,
+            j.delay_ms,
+            j.ttl_ms,
+            idem_ttl,
+            1 if j.has_webhook else 0,
+        ]
+        if j.idempotency_key:
+            extra.append(q.idempotency(j.idempotency_key))
+    return core_keys(q) + extra, args
+
+
 class Scripts:
     """Every script, registered once on a client."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis | RedisCluster) -> None:
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(script_source(name)) for name in [*SCRIPT_EXTRA_KEYS, *STANDALONE_SCRIPTS]
         }
@@ -107,24 +129,13 @@ class Scripts:
 
     async def enqueue_on(self, pipe: Pipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> None:
         """Queue an enqueue call on ``pipe``; ``decode_enqueue`` reads its reply after ``execute``."""
-        args: list[Any] = [_now_arg(now_ms), len(jobs)]
-        extra: list[str] = []
-        for j in jobs:
-            idem_ttl = j.idempotency_ttl_ms if j.idempotency_key else 0
-            args += [
-                j.id,
-                j.envelope_json,
-                j.priority,
-                j.max_attempts,
-                j.max_crashes,
-                j.delay_ms,
-                j.ttl_ms,
-                idem_ttl,
-                1 if j.has_webhook else 0,
-            ]
-            if j.idempotency_key:
-                extra.append(q.idempotency(j.idempotency_key))
-        await self._scripts["enqueue"](keys=core_keys(q) + extra, args=args, client=pipe)
+        keys, args = _enqueue_call(q, now_ms, jobs)
+        await self._scripts["enqueue"](keys=keys, args=args, client=pipe)
+
+    async def enqueue(self, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> list[Any]:
+        """One enqueue call on its own; ``decode_enqueue`` reads its reply."""
+        keys, args = _enqueue_call(q, now_ms, jobs)
+        return list(await self._scripts["enqueue"](keys=keys, args=args))
 
     @staticmethod
     def decode_enqueue(reply: list[Any]) -> list[tuple[str, bool, str]]:
@@ -204,7 +215,7 @@ class Scripts:
     async def stats(self, q: QueueKeys, now_ms: int | None) -> list[int]:
         return [int(v) for v in await self._run("stats", q, now_ms)]
 
-    def stats_on(self, pipe: Pipeline, q: QueueKeys, now_ms: int | None) -> None:
+    def stats_on(self, pipe: Pipeline | ClusterPipeline, q: QueueKeys, now_ms: int | None) -> None:
         """Queue a stats call on ``pipe``; ``[int(v) for v in reply]`` reads it after ``execute``.
 
         Queued as a bare EVALSHA: a script registered on a pipeline makes every ``execute`` send a

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from typing import Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio.connection import parse_url
 
@@ -11,7 +13,10 @@ class RedisSettings(BaseSettings):
     """Where Redis is and how hard to try reaching it.
 
     Args:
-        redis_url: ``redis://``, ``rediss://`` or ``unix://`` URL (env ``REDIS_URL``).
+        redis_url: ``redis://``, ``rediss://`` or ``unix://`` URL (env ``REDIS_URL``). With
+            ``redis_cluster``, any one node of the cluster (``redis://`` or ``rediss://``, database 0).
+        redis_cluster: Redis is a Redis Cluster (env ``REDIS_CLUSTER``): the client learns the nodes
+            from the one in ``redis_url`` and sends each queue's commands to the node that holds its slot.
         redis_username: the ACL user (env ``REDIS_USERNAME``), where the URL names none.
         redis_password: the password (env ``REDIS_PASSWORD``), where the URL holds none. Apart from the
             URL it may hold any character: nothing needs escaping.
@@ -24,6 +29,7 @@ class RedisSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_username: str | None = None
     redis_password: SecretStr | None = None
+    redis_cluster: bool = False
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_max_connections: int = Field(default=64, ge=2)
@@ -39,6 +45,14 @@ class RedisSettings(BaseSettings):
                 "not a Redis URL; use redis://[user:password@]host:port/db, rediss://... or unix://..."
             ) from None
         return url
+
+    @model_validator(mode="after")
+    def _cluster_url(self) -> Self:
+        if self.redis_cluster:
+            parts = parse_url(self.redis_url)
+            if "path" in parts or int(parts.get("db") or 0) != 0:
+                raise ValueError("a Redis Cluster is reached over TCP and has only database 0: use redis://host:port/0")
+        return self
 
 
 def split_commas(value: object) -> object:
