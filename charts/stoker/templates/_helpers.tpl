@@ -218,6 +218,21 @@ imagePullSecrets:
 {{- if and (not .Values.redis.enabled) .Values.externalRedis.tls.enabled }}true{{ end }}
 {{- end }}
 
+{{/* Whether Redis is a Redis Cluster (external only; the bundled Redis is one server). */}}
+{{- define "stoker.redisCluster" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.cluster.enabled }}
+{{- if ne (int .Values.externalRedis.database) 0 }}
+{{- fail "externalRedis.cluster.enabled: a Redis Cluster has only database 0; set externalRedis.database to 0" }}
+{{- end }}true
+{{- end }}
+{{- end }}
+
+{{/* The nodes KEDA's redis-cluster scaler starts from: the listed addresses, else host:port. */}}
+{{- define "stoker.redisClusterAddresses" -}}
+{{- $default := list (printf "%s:%s" (include "stoker.redisHost" .) (include "stoker.redisPort" .)) }}
+{{- join "," (default $default .Values.externalRedis.cluster.addresses) }}
+{{- end }}
+
 {{- define "stoker.redisCaPath" -}}
 /etc/stoker/redis-tls/{{ .Values.externalRedis.tls.caKey }}
 {{- end }}
@@ -256,6 +271,10 @@ The Redis variables of every API and worker container. The credentials stay out 
 {{- end }}
 - name: REDIS_URL
   value: {{ include "stoker.redisUrl" . | quote }}
+{{- if eq (include "stoker.redisCluster" .) "true" }}
+- name: REDIS_CLUSTER
+  value: "true"
+{{- end }}
 {{- with (include "stoker.settingsEnv" (dict "prefix" "" "settings" .Values.redisClient)) }}{{ . }}{{- end }}
 {{- end }}
 

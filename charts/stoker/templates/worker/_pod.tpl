@@ -192,20 +192,26 @@ spec:
 {{- end }}
 
 {{/*
-The KEDA redis triggers of one pool: one per waiting list (high, normal, low) and one for the
-in-flight list of each queue, with the key names of stoker_queue.keys.QueueKeys.
+The KEDA triggers of one pool (`redis`; `redis-cluster` on a Redis Cluster): one per waiting list
+(high, normal, low) and one for the in-flight list of each queue, with the key names of
+stoker_queue.keys.QueueKeys.
 Call with (dict "ctx" $ "pool" $pool "target" $target); returns a YAML list.
 */}}
 {{- define "stoker.poolTriggers" -}}
 {{- $ctx := .ctx }}
 {{- $tls := eq (include "stoker.redisTls" $ctx) "true" }}
 {{- $auth := eq (include "stoker.kedaAuthNeeded" $ctx) "true" }}
+{{- $cluster := eq (include "stoker.redisCluster" $ctx) "true" }}
 {{- range (include "stoker.poolLists" .pool | fromYaml).lists }}
-- type: redis
+- type: {{ ternary "redis-cluster" "redis" $cluster }}
   name: {{ .name }}
   metadata:
+    {{- if $cluster }}
+    addresses: {{ include "stoker.redisClusterAddresses" $ctx | quote }}
+    {{- else }}
     address: {{ printf "%s:%s" (include "stoker.redisHost" $ctx) (include "stoker.redisPort" $ctx) | quote }}
     databaseIndex: {{ include "stoker.redisDatabase" $ctx | quote }}
+    {{- end }}
     {{- if and (not $ctx.Values.redis.enabled) $ctx.Values.externalRedis.username }}
     username: {{ $ctx.Values.externalRedis.username | quote }}
     {{- end }}
