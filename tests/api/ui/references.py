@@ -1,4 +1,5 @@
-"""What a page makes the browser fetch: ``src`` and ``href`` in its HTML, ``url()`` and ``@import`` in CSS."""
+"""What a page makes the browser fetch: ``src`` and ``href`` in its HTML, ``url()`` and ``@import`` in CSS,
+and the modules a script imports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""")
+# `import … from "x"` (over several lines too), `export … from "x"`, `import "x"`, and `import("x")`.
+_JS_IMPORT = re.compile(
+    r"""^\s*(?:import|export)\b[^"';]*?\bfrom\s*["']([^"']+)["']"""
+    r"""|^\s*import\s*["']([^"']+)["']"""
+    r"""|\bimport\(\s*["']([^"']+)["']""",
+    re.MULTILINE,
+)
 
 
 class _Links(HTMLParser):
@@ -26,6 +34,10 @@ def html_references(html: str) -> list[str]:
 
 def css_references(css: str) -> list[str]:
     return [a or b for a, b in _CSS_URL.findall(css)]
+
+
+def script_references(script: str) -> list[str]:
+    return ["".join(groups) for groups in _JS_IMPORT.findall(script)]
 
 
 def external(page_url: str, references: list[str]) -> list[str]:

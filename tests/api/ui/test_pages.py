@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from stoker_api.ui.pages import STATIC
 from tests.api.conftest import error_of, make_client
-from tests.api.ui.references import css_references, external, html_references
+from tests.api.ui.references import css_references, external, html_references, script_references
 
 PAGE = "http://testserver/ui/"
 
@@ -33,30 +37,55 @@ def test_the_page_allows_this_origin_only_and_no_inline_script(client: TestClien
     assert policy["connect-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert "<script>" not in r.text  # the one script is a file, so 'self' covers it
+    assert "<script>" not in r.text  # the scripts are files, so 'self' covers them
+
+
+def _loaded(client: TestClient) -> dict[str, httpx.Response]:
+    """Every file the page makes the browser fetch, by path: its links, then each script's imports in turn."""
+    refs = html_references(client.get("/ui/").text)
+    assert not external(PAGE, refs), refs
+    todo = [urljoin(PAGE, ref) for ref in refs if not ref.startswith(("data:", "#", "../"))]
+    found: dict[str, httpx.Response] = {}
+    while todo:
+        url = todo.pop()
+        path = urlsplit(url).path
+        if path in found:
+            continue
+        r = found[path] = client.get(url)
+        assert r.status_code == 200, path
+        if path.endswith(".js"):
+            imports = script_references(r.text)
+            assert all(ref.startswith(("./", "../")) for ref in imports), (path, imports)  # bare names do not load
+            assert not external(url, imports), (path, imports)
+            todo += [urljoin(url, ref) for ref in imports]
+    return found
 
 
 def test_every_asset_the_page_references_is_served_here(client: TestClient) -> None:
-    html = client.get("/ui/").text
-    refs = html_references(html)
-    assert not external(PAGE, refs), refs
-    fetched = [ref for ref in refs if not ref.startswith(("data:", "#", "../"))]
-    assert sorted(fetched) == ["assets/app.css", "assets/app.js"]
-    for ref in fetched:
-        r = client.get(f"/ui/{ref}")
-        assert r.status_code == 200, ref
-        assert r.headers["x-content-type-options"] == "nosniff"
-    assert client.get("/ui/assets/app.js").headers["content-type"] == "text/javascript; charset=utf-8"
-    css = client.get("/ui/assets/app.css")
+    loaded = _loaded(client)
+    scripts = {f"/ui/assets/{f.name}" for f in STATIC.iterdir() if f.name.endswith(".js")}
+    assert "/ui/assets/app.js" in scripts
+    assert sorted(loaded) == sorted({"/ui/assets/app.css", *scripts})  # every module is reached from the page
+    for path, r in loaded.items():
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        if path.endswith(".js"):
+            assert r.headers["content-type"] == "text/javascript; charset=utf-8", path
+    css = loaded["/ui/assets/app.css"]
     assert css.headers["content-type"] == "text/css; charset=utf-8"
     assert not external(PAGE, css_references(css.text))
 
 
-def test_the_script_names_no_other_host_and_writes_no_html(client: TestClient) -> None:
-    script = client.get("/ui/assets/app.js").text
-    assert "://" not in script
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in script, sink
+def test_the_script_is_a_module_so_its_imports_load(client: TestClient) -> None:
+    assert '<script type="module" src="assets/app.js"></script>' in client.get("/ui/").text
+
+
+def test_no_script_names_another_host_or_writes_html(client: TestClient) -> None:
+    scripts = {path: r.text for path, r in _loaded(client).items() if path.endswith(".js")}
+    assert len(scripts) > 1, sorted(scripts)
+    for path, script in scripts.items():
+        assert "://" not in script, path
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in script, (path, sink)
 
 
 def test_an_asset_is_revalidated_by_its_etag(client: TestClient) -> None:
