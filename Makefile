@@ -94,10 +94,9 @@ dashboards: install ## Regenerate monitoring/dashboards/*.json
 	$(PY) -m monitoring.dashboards
 	$(MAKE) --no-print-directory chart-sync
 
-bench: install ## Benchmarks, printed as a table
-	$(PY) benchmarks/queue_bench.py
-	$(PY) benchmarks/api_bench.py
-	$(PY) benchmarks/embed_bench.py
+# Each peer in its own virtualenv under build/bench-venvs, pinned by benchmarks/peers/versions.txt; under 10 minutes.
+bench: install ## Stoker against arq, rq, saq, dramatiq and taskiq: one table, measured side by side in one run
+	$(PY) benchmarks/compare.py
 
 # Real Redis (AOF), API and worker processes on loopback, SIGKILL/SIGTERM/SIGSTOP; bounded, under 10 minutes.
 chaos: install ## The chaos scenarios at full size, printed as one table (exit 1 if any fails)
