@@ -30,10 +30,10 @@ import venvs
 
 PEERS = ["stoker", *venvs.pins()]
 API_FULL = {
-    "api-wait": run.Size(1000, 5),
-    "http-roundtrip": run.Size(500, 5),
-    "api-single": run.Size(0, 5),
-    "api-batch": run.Size(0, 5),
+    "api-wait": run.Size(600, 5),  # 3 s at 200 jobs/s
+    "http-roundtrip": run.Size(300, 4),
+    "api-single": run.Size(0, 4),
+    "api-batch": run.Size(0, 4),
 }
 API_QUICK = {"api-wait": run.Size(20, 1), "http-roundtrip": run.Size(10, 1), "api-batch": run.Size(0, 1)}
 EMBED_SENTENCES = 128
@@ -81,7 +81,8 @@ def main() -> int:
     print(
         f"\nstoker ÷ best peer: Stoker's figure over the best peer's (higher is better for jobs/s and sentences/s, "
         f"lower for ms, s and lost jobs); - where the queue has no such thing or no peer has. "
-        f"*: some jobs did not start within the figure's window, and the figure is over those that did.\n"
+        f"*: some jobs did not start within the figure's window, and the figure is over those that did. "
+        f"never: no interrupted job ran again within the SIGKILL figure (when each queue would: below).\n"
         f"drain: {sizes['drain-sync'].jobs} no-op jobs queued while one worker process is stopped, then timed from "
         f"its first start to its last. submit→start: {sizes['latency'].jobs} jobs at {run.RATE:.0f}/s, each from "
         f"just before its submit to its first line of code. SIGKILL: {kill.jobs} jobs of 50 ms; the worker "
