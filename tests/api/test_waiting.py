@@ -87,9 +87,12 @@ def test_a_held_request_does_not_poll_redis(client: TestClient, redis_url: str) 
     lines = monitor.stop()
     assert r.status_code == 200 and r.json()["status"] == "queued"
     # Commands naming the job, from clients (scripts' own calls show as "lua"): two reads of it (its
-    # state and its record each), one to check it and one once subscribed; then silence, however
-    # often the API's background passes (upkeep, scheduler) run meanwhile.
-    reads = [line for line in lines if job_id in line and " lua]" not in line]
+    # state and its record each), one to check it and one once subscribed to its channel; then
+    # silence, however often the API's background passes (upkeep, scheduler) run meanwhile.
+    named = [line for line in lines if job_id in line and " lua]" not in line]
+    channel = [line.split('"')[1] for line in named if '"SUBSCRIBE"' in line or '"UNSUBSCRIBE"' in line]
+    assert channel == ["SUBSCRIBE", "UNSUBSCRIBE"], named  # the job's own channel, while it is waited for
+    reads = [line for line in named if '"SUBSCRIBE"' not in line and '"UNSUBSCRIBE"' not in line]
     assert 1 <= len(reads) <= 4, reads
 
 

@@ -130,11 +130,15 @@ class QueueKeys:
 
     @property
     def events(self) -> str:
-        """Pub/sub channel: every change of a job's state is published here as JSON.
+        """Prefix of the job event channels (``job_events``).
 
-        A channel, not a key; it is passed to scripts with the keys so that it names its slot.
+        A channel name, not a key; it is passed to scripts with the keys so that it names its slot.
         """
         return f"{self.base}:events"
+
+    def job_events(self, job_id: str) -> str:
+        """Pub/sub channel: every change of this job's state is published here as JSON."""
+        return f"{self.events}:{job_id}"
 
     @property
     def cancels(self) -> str:
@@ -155,7 +159,8 @@ class QueueKeys:
         return f"{self.base}:idem:{key}"
 
 
-EVENTS_PATTERN = f"{PREFIX}:*:events"
+# A channel nothing is published on: a process's job events subscription holds it while no job is watched.
+EVENTS_ANCHOR = f"{PREFIX}:events"
 
 
 def rate_limit_key(scope: str) -> str:

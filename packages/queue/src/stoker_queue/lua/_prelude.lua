@@ -16,7 +16,8 @@
 --   KEYS[13] paused      STRING flag
 --   KEYS[14] index       ZSET of every id (score 0: ordered by id)
 --   KEYS[15..21] index:<status> for queued, scheduled, running, succeeded, failed, canceled, expired
---   KEYS[22] events      pub/sub channel (not a key; passed here so it names the queue's slot)
+--   KEYS[22] events      prefix of the job event channels, <events>:<id> (not a key; passed here so
+--                        it names the queue's slot)
 --   KEYS[23] webhooks    ZSET id -> due ms: finished jobs whose webhook is to be delivered (the outbox)
 -- Per-call keys follow from KEYS[24].
 --
@@ -42,11 +43,13 @@ local function load_state(id)
   return cjson.decode(raw)
 end
 
--- Every state change is saved through here, and published, so waiters never poll.
+-- Every state change is saved through here, and published on the job's channel, so waiters never poll
+-- and a process hears only the jobs it watches.
 local function save_state(id, st)
   redis.call('HSET', K_STATE, id, cjson.encode(st))
-  redis.call('PUBLISH', K_EVENTS, cjson.encode({id = id, status = st.status, progress = st.progress,
-                                               message = st.progress_message}))
+  redis.call('PUBLISH', K_EVENTS .. ':' .. id, cjson.encode({id = id, status = st.status,
+                                                            progress = st.progress,
+                                                            message = st.progress_message}))
 end
 
 local function set_status(id, st, status)
