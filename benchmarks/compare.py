@@ -62,7 +62,7 @@ def main() -> int:
     sizes = run.QUICK if quick else run.FULL
     results = run.run_all(pythons, sizes)
     if "stoker" in pythons:
-        for figure, got in api_figures.run_api(API_QUICK if quick else API_FULL).items():
+        for figure, got in api_figures.run_api(API_QUICK if quick else API_FULL, shared=quick).items():
             results[(figure, "stoker")] = got
         if not quick:
             results[("embed", "stoker")] = got = _embed()

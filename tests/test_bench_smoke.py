@@ -25,6 +25,7 @@ ROWS = [
     "result seen by a waiting client, p50 ms",
     "SIGKILL: jobs never run again",
     "SIGKILL: an interrupted job runs again, s",
+    "API ?wait=, one at a time: answer p50 ms",
     "API ?wait= at 200/s: answer p50 ms",
     "HTTP client, result seen by waiter, p50 ms",
     "one API process, jobs/s in batches of 100",

@@ -1,10 +1,11 @@
-"""Stoker's HTTP figures, which no peer has: ``POST /v1/jobs?wait=`` at 200 jobs/s offered, the HTTP client
-waiting for results in a closed loop, and the submit throughput of one API process (uvicorn, auth off, no
-submit limit, no access log), driven by a separate load process (``load.py``) on 32 connections."""
+"""Stoker's HTTP figures, which no peer has: ``POST /v1/jobs?wait=`` one at a time and at 200 jobs/s offered,
+the HTTP client waiting for results in a closed loop, and the submit throughput of one API process (uvicorn,
+auth off, no submit limit, no access log), driven by a separate load process (``load.py``) on 32 connections."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ from stoker_client import AsyncClient
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY, BATCH, WARMUP_S = 32, 100, 1.0
+WITH_WORKER = ("api-wait", "http-roundtrip")
 SERVE = """
 import sys, uvicorn
 from stoker_api.main import create_app
@@ -102,6 +104,13 @@ async def _wait_figure(url: str, path: str, size: Size) -> Values:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         await _until_served(client)
     idle: list[load.Connection] = [await load.Connection.open(url) for _ in range(CONCURRENCY)]
+    closed: list[float] = []  # first one held submit at a time, for what one costs when nothing queues
+    for job in range(-2, -2 - max(5, size.jobs // 6), -1):
+        began = time.perf_counter()
+        body = json.dumps({"task": "noop_async", "input": job}).encode()
+        status, _ = await idle[0].send(load.encode(url, "/v1/jobs?wait=10", body))
+        if status == 200:
+            closed.append((time.perf_counter() - began) * 1000)
     sent: dict[int, float] = {}
     answers: list[float] = []
 
@@ -130,6 +139,8 @@ async def _wait_figure(url: str, path: str, size: Size) -> Values:
         "p99_ms": figures.pct(waits, 99),
         "answer_p50_ms": figures.pct(answers, 50),
         "answer_p99_ms": figures.pct(answers, 99),
+        "closed_p50_ms": figures.pct(closed, 50),
+        "closed_p99_ms": figures.pct(closed, 99),
         "done": len(answers),
         "of": size.jobs,
     }
@@ -171,25 +182,34 @@ def _submit_figure(url: str, size: Size, batch: bool) -> Values:
     return {"jobs_s": _load(url, path, body, size.seconds)["rps"] * per}
 
 
-def run_api(sizes: dict[str, Size]) -> dict[str, Values | str]:
+def _figure(figure: str, url: str, path: str, size: Size) -> Values:
+    if figure == "api-wait":
+        return asyncio.run(_wait_figure(url, path, size))
+    if figure == "http-roundtrip":
+        return asyncio.run(_client_figure(url, size))
+    return _submit_figure(url, size, batch=figure == "api-batch")
+
+
+def run_api(sizes: dict[str, Size], *, shared: bool = False) -> dict[str, Values | str]:
+    """Each figure on a fresh Redis, API and worker (none for the submit figures); with ``shared`` (the smoke
+    run), all on one, which saves their start-up and measures nothing worth reading."""
     out: dict[str, Values | str] = {}
-    for figure, size in sizes.items():
-        began = time.monotonic()
-        try:
-            with (
-                fresh_redis() as redis_url,
-                stack(redis_url, worker=figure in ("api-wait", "http-roundtrip")) as (
-                    url,
-                    path,
-                ),
-            ):
-                if figure == "api-wait":
-                    out[figure] = asyncio.run(_wait_figure(url, path, size))
-                elif figure == "http-roundtrip":
-                    out[figure] = asyncio.run(_client_figure(url, size))
-                else:
-                    out[figure] = _submit_figure(url, size, batch=figure == "api-batch")
-        except Exception as exc:  # one figure's failure is a cell of the table, not the end of the run
-            out[figure] = f"{type(exc).__name__}: {exc}"[:300]
-        print(f"  {figure:<14} stoker    {time.monotonic() - began:5.1f}s  {out[figure]}", file=sys.stderr, flush=True)
+    with contextlib.ExitStack() as common:
+        one = common.enter_context(_stack_on_fresh_redis(worker=True)) if shared else None
+        for figure, size in sizes.items():
+            began = time.monotonic()
+            try:
+                with contextlib.ExitStack() as own:
+                    url, path = one or own.enter_context(_stack_on_fresh_redis(worker=figure in WITH_WORKER))
+                    out[figure] = _figure(figure, url, path, size)
+            except Exception as exc:  # one figure's failure is a cell of the table, not the end of the run
+                out[figure] = f"{type(exc).__name__}: {exc}"[:300]
+            took = time.monotonic() - began
+            print(f"  {figure:<14} stoker    {took:5.1f}s  {out[figure]}", file=sys.stderr, flush=True)
     return out
+
+
+@contextmanager
+def _stack_on_fresh_redis(*, worker: bool) -> Iterator[tuple[str, str]]:
+    with fresh_redis() as redis_url, stack(redis_url, worker=worker) as where:
+        yield where
