@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -87,6 +88,20 @@ async def test_the_last_watcher_to_leave_unsubscribes(broker: Broker) -> None:
                 break
             await asyncio.sleep(0.01)
         assert await _subscribers(broker, channel) == 0
+    finally:
+        await events.close()
+
+
+async def test_watchers_that_arrive_together_each_hear_the_next_change(broker: Broker) -> None:
+    kit, events = make_kit(broker), JobEvents(broker)
+    job_id = await kit.submit()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            # The later ones join while the first one's subscription is still on its way.
+            inboxes = await asyncio.gather(*(stack.enter_async_context(events.watch(job_id)) for _ in range(5)))
+            await kit.producer.cancel(job_id)
+            for inbox in inboxes:
+                assert (await asyncio.wait_for(inbox.get(), 2)).status is JobStatus.CANCELED
     finally:
         await events.close()
 

@@ -79,6 +79,9 @@ class JobEvents:
         try:
             if first:
                 await self._subscribe(channel)
+            elif pending := self._pending.get(channel):  # another watcher's SUBSCRIBE is on its way
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(pending[-1].wait(), SUBSCRIBE_WAIT_S)
             yield inbox
         finally:
             self._inboxes[channel].discard(inbox)
