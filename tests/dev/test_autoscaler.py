@@ -55,6 +55,7 @@ def _until(what: str, check: Callable[[], bool], timeout_s: float, log: Path) ->
         time.sleep(0.1)
 
 
+@pytest.mark.timeout(300)
 def test_a_pool_scales_from_zero_to_its_bound_and_back_to_zero(tmp_path: Path) -> None:
     if not find_binaries():
         pytest.skip("no redis-server binary")
@@ -107,5 +108,10 @@ def test_a_pool_scales_from_zero_to_its_bound_and_back_to_zero(tmp_path: Path) -
     finally:
         api.close()
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(60)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("stoker dev did not stop within 60 s of Ctrl-C:\n" + log.read_text()[-4000:])
     assert code == 0, log.read_text()[-4000:]

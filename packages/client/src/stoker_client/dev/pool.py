@@ -8,6 +8,7 @@ workers that exit on their own once the queues are empty, as KEDA's ScaledJob st
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,9 +137,19 @@ class Pool:
         for worker in order[:count]:
             worker.child.terminate()
 
-    def stop(self, timeout_s: float) -> None:
+    def begin_stop(self) -> None:
+        """SIGTERM to every ready worker, so they drain; SIGKILL to those still starting: a worker
+        claims nothing before every task's setup() is done, and a model load cannot be interrupted."""
         for worker in self.workers:
-            worker.child.terminate()
+            if worker.child.stopping:
+                continue  # scaled in: already draining
+            if worker.ready or worker.child.is_ready():
+                worker.child.terminate()
+            else:
+                worker.child.kill()
+
+    def finish_stop(self, deadline: float) -> None:
+        """Wait for every worker until ``deadline`` (monotonic), then SIGKILL what is left."""
         for worker in self.workers:
-            worker.child.stop(timeout_s)
+            worker.child.stop(max(0.0, deadline - time.monotonic()))
         self.workers.clear()

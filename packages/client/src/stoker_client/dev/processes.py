@@ -106,6 +106,11 @@ class Child:
             self.stopping = True
             self.proc.send_signal(signal.SIGTERM)
 
+    def kill(self) -> None:
+        if self.exited() is None:
+            self.stopping = True
+            self.proc.kill()
+
     def stop(self, timeout_s: float) -> None:
         self.terminate()
         try:

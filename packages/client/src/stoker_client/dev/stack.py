@@ -28,7 +28,8 @@ from stoker_client.models import QueueInfo, WorkerInfo
 API_READY_S = 60.0
 CATALOG_S = 180.0
 WORKER_READY_S = 600.0  # a worker is ready once every task's setup() ran: model loads included
-STOP_S = 40.0
+STOP_S = 20.0  # the API and Redis
+DRAIN_MARGIN_S = 5.0
 TICK_S = 0.25
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -113,12 +114,13 @@ class DevStack:
                 time.sleep(TICK_S)
 
     def stop(self) -> None:
-        """Workers first, so they drain while the API and Redis are still there."""
+        """Workers first, all at once, so they drain while the API and Redis are still there; each
+        pool's drain budget is the wait, as a pod's grace period is its drain plus a margin."""
         for pool in self.pools:
-            for worker in pool.workers:
-                worker.child.terminate()
+            pool.begin_stop()
+        now = time.monotonic()
         for pool in self.pools:
-            pool.stop(STOP_S)
+            pool.finish_stop(now + pool.spec.drain_s + DRAIN_MARGIN_S)
         for child in (self._api, self._redis):
             if child is not None:
                 child.stop(STOP_S)
@@ -181,13 +183,14 @@ class DevStack:
 
 @contextmanager
 def interrupts_as_keyboard_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (the terminal closed) stop the stack as Ctrl-C does: the children live in
-    sessions of their own, so nothing else would stop them."""
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop the stack: the children live in sessions
+    of their own, so nothing else would stop them. SIGINT is set too, since a shell starts a background
+    command with it ignored, and Python then keeps it so."""
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS if sig != signal.SIGINT}
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
