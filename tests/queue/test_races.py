@@ -32,7 +32,9 @@ async def test_blocked_claimers_share_a_burst_exactly_once(live_broker: Broker) 
     claimed: list[str] = []
 
     async def work(consumer: Consumer) -> None:
-        while jobs := (await consumer.claim("q", 1, block_s=0.5)).jobs:
+        # Blocked well past the burst's arrival: a first submit on a cluster client (slot map, script
+        # loads on each node) can take a while on a busy machine.
+        while jobs := (await consumer.claim("q", 1, block_s=2)).jobs:
             claimed.extend(j.id for j in jobs)
 
     workers = [asyncio.create_task(work(c)) for c in consumers]
