@@ -8,7 +8,6 @@ without jobs, and wakes again for the next one.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.dev_stack import interrupt
 from tests.support.redis_server import find_binaries, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,11 +107,5 @@ def test_a_pool_scales_from_zero_to_its_bound_and_back_to_zero(tmp_path: Path) -
         assert again.status_code == 200 and again.json()["status"] == "succeeded", again.text
     finally:
         api.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail("stoker dev did not stop within 60 s of Ctrl-C:\n" + log.read_text()[-4000:])
+        code = interrupt(proc, log)
     assert code == 0, log.read_text()[-4000:]

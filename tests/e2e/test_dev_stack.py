@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.dev_stack import interrupt
 from tests.support.redis_server import find_binaries, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,13 +115,7 @@ def test_make_run_serves_the_model_the_readme_and_the_cli(tmp_path: Path) -> Non
             done = _cli("submit", "burn", "--input", '{"seconds": 0.5}', "--wait", url=base)
             assert done.returncode == 0 and json.loads(done.stdout)["seconds"] == 0.5
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail("stoker dev did not stop within 60 s of Ctrl-C:\n" + log_path.read_text()[-4000:])
+        code = interrupt(proc, log_path)
     output = log_path.read_text()
     assert code == 0, output
     assert "[stoker] stopped" in output
