@@ -10,7 +10,17 @@ import sys
 import figures
 from marks import SLOW_S, mark
 
-from stoker_queue import TERMINAL, Broker, JobEvents, JobRequest, Producer, Reader, RedisSettings
+from stoker_queue import (
+    TERMINAL,
+    Broker,
+    JobEvents,
+    JobRequest,
+    JobStatus,
+    Producer,
+    Reader,
+    RedisSettings,
+    ResultNotReady,
+)
 from stoker_worker import task
 
 KILL_LEASE_S, KILL_REAP_S = 3, 1
@@ -70,12 +80,16 @@ class Stoker(figures.Peer):
     async def wait_result(self, handle: object) -> None:
         job_id = str(handle)
         async with self.events.watch(job_id) as inbox:
-            job = await self.reader.get_job(job_id)  # after subscribing, so no change slips between
-            while job.status not in TERMINAL:
+            while True:
+                try:
+                    await self.reader.get_result(job_id)  # after subscribing, so no change slips between
+                    return
+                except ResultNotReady as not_yet:
+                    if JobStatus(not_yet.status) in TERMINAL:
+                        raise
                 event = await asyncio.wait_for(inbox.get(), 10)
-                if event.status is None or event.status in TERMINAL:
-                    job = await self.reader.get_job(job_id)
-        await self.reader.get_result(job_id)
+                while event.status is not None and event.status not in TERMINAL:
+                    event = await asyncio.wait_for(inbox.get(), 10)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@ from stoker_queue.backoff import Backoff
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.envelope import JobEnvelope
 from stoker_queue.errors import LeaseLost
+from stoker_queue.groupcommit import GroupCommit
 from stoker_queue.keys import QueueKeys
 from stoker_queue.records import Attempts, ClaimBatch, ClaimedJob
+from stoker_queue.scripts import DoneJob
 from stoker_queue.status import JobStatus
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class Consumer:
         self.lease_s = lease_s
         self._lease_ms = round(lease_s * 1000)
         self._max_block_s = max_block_s
+        self._acks: GroupCommit[str, DoneJob, bool] = GroupCommit(self._ack_many)
 
     @translate_errors
     async def claim(self, queue: str, limit: int = 1, *, block_s: float = 0.0) -> ClaimBatch:
@@ -145,18 +148,20 @@ class Consumer:
 
     @translate_errors
     async def ack(self, job: ClaimedJob, output: JsonValue) -> None:
-        """The job succeeded with ``output``.
+        """The job succeeded with ``output``. Acks of one queue that arrive while one is on its way to
+        Redis go together in the next script call.
 
         Raises:
             LeaseLost: this claim is no longer current; the output was not stored.
             ValueError: ``output`` is not strict JSON.
         """
-        ttl_ms = round(self._broker.options.result_ttl_s * 1000)
-        q = QueueKeys(job.envelope.queue)
-        if not await self._broker.scripts.ack(
-            q, self._broker.now_ms(), job.id, job.token, encode_output(output), ttl_ms
-        ):
+        done = DoneJob(job.id, job.token, encode_output(output))
+        if not await self._acks.call(job.envelope.queue, done):
             raise LeaseLost(job.id)
+
+    async def _ack_many(self, queue: str, jobs: list[DoneJob]) -> list[bool]:
+        ttl_ms = round(self._broker.options.result_ttl_s * 1000)
+        return await self._broker.scripts.ack(QueueKeys(queue), self._broker.now_ms(), ttl_ms, jobs)
 
     @translate_errors
     async def fail(

@@ -8,6 +8,7 @@ touched by a script; on a cluster they hash to slots of their own, so no transac
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -168,9 +169,11 @@ def rate_limit_key(scope: str) -> str:
     return f"{PREFIX}:ratelimit:{{{scope}}}"
 
 
-def core_keys(q: QueueKeys) -> list[str]:
-    """The 23 names every script receives first, in the order ``lua/_prelude.lua`` documents."""
-    return [
+@functools.lru_cache(maxsize=4096)
+def core_keys(q: QueueKeys) -> tuple[str, ...]:
+    """The 23 names every script receives first, in the order ``lua/_prelude.lua`` documents (made once
+    per queue: every script call passes them)."""
+    return (
         q.jobs,
         q.state,
         *q.waiting_all,
@@ -186,4 +189,4 @@ def core_keys(q: QueueKeys) -> list[str]:
         *q.status_indexes,
         q.events,
         q.webhooks,
-    ]
+    )

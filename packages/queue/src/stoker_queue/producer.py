@@ -6,16 +6,24 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import JsonValue
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from stoker_queue.broker import Broker, translate_errors
 from stoker_queue.envelope import JobEnvelope, WebhookSpec
-from stoker_queue.errors import IdempotencyConflict, InvalidQueueName, InvalidTransition, JobNotFound
+from stoker_queue.errors import (
+    IdempotencyConflict,
+    InvalidQueueName,
+    InvalidTransition,
+    JobNotFound,
+    QueueUnavailable,
+)
 from stoker_queue.ids import new_job_id, queue_of
 from stoker_queue.keys import QUEUES_KEY, QueueKeys, is_valid_queue_name
 from stoker_queue.scripts import NewJob, Scripts
@@ -26,6 +34,9 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "default"
 # What enqueue.lua answers, as a job's status, for a job whose idempotency key is taken by another request.
 CONFLICT = "conflict"
+# How often a producer adds a queue it submits to to the queue set (which lists queues to readers): a
+# set emptied under it (FLUSHALL) lists the queue again within this long.
+REGISTER_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +126,7 @@ class Producer:
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
+        self._registered: dict[str, float] = {}  # queue -> when this producer last added it to the queue set
 
     async def submit(self, request: JobRequest) -> Submitted:
         """Enqueue one job."""
@@ -151,24 +163,48 @@ class Producer:
         return [s for s in out if s is not None]
 
     async def _enqueue(self, by_queue: dict[str, list[tuple[int, NewJob]]], now: int | None) -> list[Any]:
-        """One enqueue script call per queue, in queue order, with the queue set updated alongside."""
+        """One enqueue script call per queue, in queue order; the queue set is told of each queue once per
+        ``REGISTER_EVERY_S``, so a steady stream of submits to one queue is one EVALSHA each."""
         if not by_queue:
             return []
         scripts, redis = self._broker.scripts, self._broker.redis
+        began = time.monotonic()
+        unregistered = [q for q in by_queue if began - self._registered.get(q, -REGISTER_EVERY_S) >= REGISTER_EVERY_S]
+        calls = [(QueueKeys(q), [j for _, j in jobs]) for q, jobs in by_queue.items()]
+        replies: list[Any]
         if isinstance(redis, RedisCluster):
             # A cluster pipeline queues scripts without loading them; each call on its own loads its
             # script on the node that lacks it. The calls go out together, one per node at most.
-            calls = [scripts.enqueue(QueueKeys(q), now, [j for _, j in jobs]) for q, jobs in by_queue.items()]
-            _, *replies = await asyncio.gather(redis.sadd(QUEUES_KEY, *by_queue), *calls)
-            return list(replies)
-        async with redis.pipeline(transaction=False) as pipe:
-            # The queue set lets readers list every queue; SADD of a known name is a cheap no-op.
-            pipe.sadd(QUEUES_KEY, *by_queue)
-            # Scripts on a pipeline are queued as EVALSHA and loaded again if Redis lost them.
-            for queue, jobs in by_queue.items():
-                await scripts.enqueue_on(pipe, QueueKeys(queue), now, [j for _, j in jobs])
-            replies = await pipe.execute()
-        return list(replies[1:])
+            registering = [redis.sadd(QUEUES_KEY, *unregistered)] if unregistered else []
+            done = await asyncio.gather(*registering, *(scripts.enqueue(q, now, jobs) for q, jobs in calls))
+            replies = list(done[len(registering) :])
+        elif len(calls) == 1 and not unregistered:
+            ((q, jobs),) = calls
+            replies = [await scripts.enqueue(q, now, jobs)]
+        else:
+            replies = await self._enqueue_pipelined(calls, unregistered, now)
+        for queue in unregistered:
+            self._registered[queue] = began
+        return replies
+
+    async def _enqueue_pipelined(
+        self, calls: list[tuple[QueueKeys, list[NewJob]]], unregistered: list[str], now: int | None
+    ) -> list[Any]:
+        scripts = self._broker.scripts
+        for _ in range(2):
+            async with self._broker.redis.pipeline(transaction=False) as pipe:
+                if unregistered:
+                    pipe.sadd(QUEUES_KEY, *unregistered)
+                for q, jobs in calls:
+                    scripts.enqueue_on(pipe, q, now, jobs)
+                try:
+                    replies = await pipe.execute()
+                except NoScriptError:
+                    # Redis lost the script (a restart): no call of the pipeline ran; load it and repeat.
+                    await scripts.load("enqueue")
+                    continue
+            return list(replies[1:] if unregistered else replies)
+        raise QueueUnavailable("redis lost the enqueue script again as soon as it was loaded")
 
     async def _refuse_conflicts(
         self, requests: list[JobRequest], by_queue: dict[str, list[tuple[int, NewJob]]]
@@ -223,6 +259,7 @@ class Producer:
         )
         return NewJob(
             id=job_id,
+            task=req.task,
             envelope_json=envelope.to_json(),
             priority=req.priority.value,
             max_attempts=req.max_attempts,

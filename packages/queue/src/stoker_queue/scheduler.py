@@ -183,6 +183,7 @@ class Scheduler:
         )
         return NewJob(
             id=job_id,
+            task=envelope.task,
             envelope_json=envelope.to_json(),
             priority=s.priority.value,
             max_attempts=envelope.max_attempts,

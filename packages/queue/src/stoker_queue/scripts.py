@@ -1,7 +1,9 @@
 """The Lua scripts: loaded from ``lua/*.lua`` with the shared prelude, one typed wrapper each.
 
 Every script receives the queue's core keys (``keys.core_keys``) first; per-call keys follow.
-redis-py's registered scripts run by EVALSHA and load themselves again after a ``SCRIPT FLUSH``.
+Each call is one bare EVALSHA; a script Redis lost (a restart, ``SCRIPT FLUSH``) is loaded again and the
+call repeated. On a pipeline the caller repeats: redis-py's own script objects would send a ``SCRIPT EXISTS``
+ahead of every pipeline, a second round trip on each submit.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import NoScriptError
 
 from stoker_queue.keys import QueueKeys, core_keys
 
@@ -27,7 +31,7 @@ SCRIPT_EXTRA_KEYS: dict[str, int | None] = {
     "enqueue": None,
     "claim": 0,
     "renew": 0,
-    "ack": 1,
+    "ack": None,
     "fail": 0,
     "release": 0,
     "progress": 0,
@@ -68,6 +72,7 @@ class NewJob:
     """One job for ``enqueue``: the envelope JSON plus what the script needs unparsed."""
 
     id: str
+    task: str
     envelope_json: str
     priority: str
     max_attempts: int
@@ -77,6 +82,15 @@ class NewJob:
     idempotency_key: str | None
     idempotency_ttl_ms: int
     has_webhook: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DoneJob:
+    """One job for ``ack``: the claim that finished and its output JSON."""
+
+    id: str
+    token: int
+    output_json: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,35 +121,47 @@ def _enqueue_call(q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> tuple
             j.ttl_ms,
             idem_ttl,
             1 if j.has_webhook else 0,
+            j.task,
         ]
         if j.idempotency_key:
             extra.append(q.idempotency(j.idempotency_key))
-    return core_keys(q) + extra, args
+    return [*core_keys(q), *extra], args
 
 
 class Scripts:
     """Every script, registered once on a client."""
 
     def __init__(self, redis: Redis | RedisCluster) -> None:
+        self._redis = redis
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(script_source(name)) for name in [*SCRIPT_EXTRA_KEYS, *STANDALONE_SCRIPTS]
         }
 
+    async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = self._scripts[name]
+        try:
+            return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self.load(name)
+            return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
+
     async def _run(
         self, name: str, q: QueueKeys, now_ms: int | None, *args: Any, extra_keys: Sequence[str] = ()
     ) -> Any:
-        keys = core_keys(q) + list(extra_keys)
-        return await self._scripts[name](keys=keys, args=[_now_arg(now_ms), *args])
+        return await self._call(name, (*core_keys(q), *extra_keys), (_now_arg(now_ms), *args))
 
-    async def enqueue_on(self, pipe: Pipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> None:
-        """Queue an enqueue call on ``pipe``; ``decode_enqueue`` reads its reply after ``execute``."""
+    def enqueue_on(
+        self, pipe: Pipeline | ClusterPipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]
+    ) -> None:
+        """Queue an enqueue call on ``pipe``; ``decode_enqueue`` reads its reply after ``execute``. If Redis
+        lost the script, ``execute`` raises ``NoScriptError``: ``load("enqueue")`` and run the pipeline again."""
         keys, args = _enqueue_call(q, now_ms, jobs)
-        await self._scripts["enqueue"](keys=keys, args=args, client=pipe)
+        pipe.evalsha(self._scripts["enqueue"].sha, len(keys), *keys, *args)
 
     async def enqueue(self, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> list[Any]:
         """One enqueue call on its own; ``decode_enqueue`` reads its reply."""
         keys, args = _enqueue_call(q, now_ms, jobs)
-        return list(await self._scripts["enqueue"](keys=keys, args=args))
+        return list(await self._call("enqueue", keys, args))
 
     @staticmethod
     def decode_enqueue(reply: list[Any]) -> list[tuple[str, bool, str]]:
@@ -151,11 +177,13 @@ class Scripts:
         flat = [v for pair in held for v in pair]
         return [int(c) for c in await self._run("renew", q, now_ms, lease_ms, *flat)]
 
-    async def ack(
-        self, q: QueueKeys, now_ms: int | None, job_id: str, token: int, output_json: str, ttl_ms: int
-    ) -> bool:
-        reply = await self._run("ack", q, now_ms, job_id, token, output_json, ttl_ms, extra_keys=[q.result(job_id)])
-        return bool(reply)
+    async def ack(self, q: QueueKeys, now_ms: int | None, ttl_ms: int, jobs: Sequence[DoneJob]) -> list[bool]:
+        """Per job, whether its output was stored (False: its lease was lost)."""
+        args: list[Any] = [ttl_ms]
+        for job in jobs:
+            args += [job.id, job.token, job.output_json]
+        reply = await self._run("ack", q, now_ms, *args, extra_keys=[q.result(job.id) for job in jobs])
+        return [bool(v) for v in reply]
 
     async def fail(
         self,
@@ -227,7 +255,9 @@ class Scripts:
     async def schedule_tick(self, q: QueueKeys, now_ms: int | None, tick: ScheduleTick) -> tuple[str, str]:
         """The outcome (``schedule_tick.lua`` lists them) and the id of the tick's job, '' if none."""
         job = tick.job
-        job_args = [job.id, job.envelope_json, job.priority, job.max_attempts, job.max_crashes] if job else [""] * 5
+        job_args = (
+            [job.id, job.envelope_json, job.priority, job.max_attempts, job.max_crashes, job.task] if job else [""] * 6
+        )
         args = [tick.name, tick.seen, tick.timing, tick.next_ms, "" if tick.fire_ms is None else tick.fire_ms]
         outcome, job_id = await self._run("schedule_tick", q, now_ms, *args, *job_args, extra_keys=[q.schedules])
         return str(outcome), str(job_id)
@@ -240,9 +270,7 @@ class Scripts:
     async def ratelimit(
         self, key: str, now_ms: int | None, interval_ms: float, burst: int, cost: int
     ) -> tuple[bool, int]:
-        allowed, retry_ms = await self._scripts["ratelimit"](
-            keys=[key], args=[_now_arg(now_ms), repr(interval_ms), burst, cost]
-        )
+        allowed, retry_ms = await self._call("ratelimit", [key], [_now_arg(now_ms), repr(interval_ms), burst, cost])
         return bool(allowed), int(retry_ms)
 
     async def webhook_take(self, q: QueueKeys, now_ms: int | None, limit: int, visibility_ms: int) -> list[Any]:

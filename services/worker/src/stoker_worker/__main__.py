@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
@@ -20,7 +22,19 @@ from stoker_worker.factory import build_worker
 from stoker_worker.settings import WorkerSettings
 from stoker_worker.task import load_tasks
 
+T = TypeVar("T")
+
 log = logging.getLogger("stoker_worker")
+
+
+def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, on uvloop where it is installed (a dependency everywhere but Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         return _invalid(exc, WorkerSettings)
     try:
         if args.publish_catalog:
-            code, busy = asyncio.run(_publish_catalog(settings)), False
+            code, busy = run_on_fast_loop(_publish_catalog(settings)), False
         else:
-            code, busy = asyncio.run(_serve(settings))
+            code, busy = run_on_fast_loop(_serve(settings))
     except (ImportError, ValueError, TypeError) as exc:
         print(f"stoker-worker: cannot load tasks: {exc}", file=sys.stderr)
         return 2

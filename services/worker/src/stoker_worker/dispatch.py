@@ -32,7 +32,6 @@ class Dispatcher:
         *,
         consumer: Consumer,
         tasks: dict[str, TaskSpec],
-        concurrency: int,
         runner: JobRunner,
         inflight: InFlight,
         slots: Slots,
@@ -42,8 +41,6 @@ class Dispatcher:
         self._consumer, self._tasks, self._runner = consumer, tasks, runner
         self._inflight, self._slots, self._lifecycle, self._observer = inflight, slots, lifecycle, observer
         self.batchers = {name: Batcher(spec, self.execute) for name, spec in tasks.items() if spec.batched}
-        # Slots may exceed the concurrency, to fill the next batch while one runs; single jobs never do.
-        self._singles = asyncio.Semaphore(concurrency)
         self.runs: set[asyncio.Task[None]] = set()
 
     @property
@@ -72,11 +69,7 @@ class Dispatcher:
         elif spec.batched:
             self.batchers[spec.name].add(item)
         else:
-            self.spawn(self._execute_single(spec, item), f"job:{job.id}")
-
-    async def _execute_single(self, spec: TaskSpec, item: Item) -> None:
-        async with self._singles:
-            await self.execute(spec, [item])
+            self.spawn(self.execute(spec, [item]), f"job:{job.id}")
 
     async def execute(self, spec: TaskSpec, items: list[Item]) -> None:
         cancelled = False

@@ -51,6 +51,7 @@ class Item:
     value: Any = None
     started: float = field(default_factory=time.monotonic)
     settling: bool = False  # its outcome is being stored: a renewal that misses it is no lost lease
+    ran: bool = False  # its handler returned or raised: its slot may take the next job meanwhile
 
 
 class JobRunner:
@@ -64,12 +65,16 @@ class JobRunner:
         backoff: Backoff,
         threads: ThreadPoolExecutor,
         *,
+        concurrency: int,
         hung_grace_s: float,
         on_hung: Callable[[str], None],
+        on_ran: Callable[[Item], None] = lambda _: None,
     ) -> None:
         self._consumer, self._limiter, self._observer = consumer, limiter, observer
         self._backoff, self._threads = backoff, threads
-        self._hung_grace_s, self._on_hung = hung_grace_s, on_hung
+        self._hung_grace_s, self._on_hung, self._on_ran = hung_grace_s, on_hung, on_ran
+        # Slots may exceed the concurrency, to fill the next batch while one runs; single jobs never do.
+        self._singles = asyncio.Semaphore(concurrency)
         self._handlers: set[Future[Any]] = set()
 
     @property
@@ -147,6 +152,17 @@ class JobRunner:
             await self._fail(spec, items[0], code, str(exc) or type(exc).__name__, details, retry=True)
 
     async def _invoke(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
+        try:
+            if spec.batched:
+                return await self._invoke_handler(spec, items, limit_s)
+            async with self._singles:
+                return await self._invoke_handler(spec, items, limit_s)
+        finally:
+            # Outcomes are stored after this; the next jobs need not wait for that round trip.
+            for item in items:
+                self._on_ran(item)
+
+    async def _invoke_handler(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
         values = [i.value for i in items] if spec.batched else items[0].value
         contexts = [i.context for i in items] if spec.batched else items[0].context
         if spec.is_async:

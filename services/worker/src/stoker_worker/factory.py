@@ -121,13 +121,14 @@ def build_worker(
         observer,
         Backoff(base_s=settings.retry_backoff_s, cap_s=settings.retry_backoff_cap_s),
         threads,
+        concurrency=settings.concurrency,
         hung_grace_s=settings.hung_grace_s,
         on_hung=lambda task: lifecycle.hung(task, settings.hung_grace_s),
+        on_ran=inflight.ran,
     )
     dispatcher = Dispatcher(
         consumer=consumer,
         tasks=tasks,
-        concurrency=settings.concurrency,
         runner=runner,
         inflight=inflight,
         slots=slots,

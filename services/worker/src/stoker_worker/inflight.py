@@ -39,12 +39,19 @@ class InFlight:
         self._items[item.job.id, item.job.token] = item
         self.idle.clear()
 
+    def ran(self, item: Item) -> None:
+        """``item``'s handler is done: its slot may take the next job while the outcome is stored."""
+        if not item.ran and (item.job.id, item.job.token) in self._items:
+            item.ran = True
+            self._slots.give_back(1)
+
     def settle(self, item: Item) -> None:
         """The worker is done with ``item``, whatever happened to its job. Idempotent."""
         if self._items.pop((item.job.id, item.job.token), None) is None:
             return
         self._observer.released(item.job)
         self.processed += 1
-        self._slots.give_back(1)
+        if not item.ran:
+            self._slots.give_back(1)
         if not self._items:
             self.idle.set()

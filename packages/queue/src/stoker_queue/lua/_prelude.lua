@@ -65,8 +65,7 @@ local function wake(n)
   if n > WAKE_CAP then n = WAKE_CAP end
   local tokens = {}
   for i = 1, n do tokens[i] = '1' end
-  redis.call('LPUSH', K_WAKE, unpack(tokens))
-  redis.call('LTRIM', K_WAKE, 0, WAKE_CAP - 1)
+  if redis.call('LPUSH', K_WAKE, unpack(tokens)) > WAKE_CAP then redis.call('LTRIM', K_WAKE, 0, WAKE_CAP - 1) end
 end
 
 -- Put a job on its waiting list. `front` puts it next in line (a job handed back or reaped).
@@ -88,11 +87,13 @@ local function push_scheduled(id, st, due)
 end
 
 -- Write a new job and put it where its delay says: waiting, or scheduled. Returns its state; the caller
--- wakes claimers for the jobs it queued.
-local function create_job(id, envelope, priority, max_attempts, max_crashes, delay_ms, ttl_ms, webhook, now)
+-- wakes claimers for the jobs it queued. The state keeps the task's name, so claims need not read the
+-- envelope to choose jobs. Nothing is published: nobody can be watching a job that did not exist.
+local function create_job(id, envelope, task, priority, max_attempts, max_crashes, delay_ms, ttl_ms, webhook, now)
   redis.call('HSET', K_JOBS, id, envelope)
-  local st = {priority = priority, max_attempts = max_attempts, max_crashes = max_crashes, created_at = now,
-              claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0, webhook = webhook or nil}
+  local st = {task = task, priority = priority, max_attempts = max_attempts, max_crashes = max_crashes,
+              created_at = now, claims = 0, error_attempts = 0, crash_attempts = 0, evicted_attempts = 0,
+              webhook = webhook or nil}
   redis.call('ZADD', K_INDEX, 0, id)
   if ttl_ms > 0 then
     st.expires_at = now + delay_ms + ttl_ms
@@ -103,7 +104,7 @@ local function create_job(id, envelope, priority, max_attempts, max_crashes, del
   else
     push_waiting(id, st, now, false)
   end
-  save_state(id, st)
+  redis.call('HSET', K_STATE, id, cjson.encode(st))
   return st
 end
 
@@ -124,7 +125,7 @@ end
 local function finish(id, st, status, now)
   st.finished_at = now
   st.cancel_requested = nil
-  redis.call('ZREM', K_DEADLINES, id)
+  if st.expires_at then redis.call('ZREM', K_DEADLINES, id) end
   if st.webhook then
     st.webhook_state, st.webhook_attempts, st.webhook_error = 'pending', 0, nil
     redis.call('ZADD', K_WEBHOOKS, now, id)

@@ -90,7 +90,7 @@ for _, priority in ipairs(PRIORITY_ORDER) do
         st.worker = worker
         redis.call('RPUSH', K_RUNNING, id)
         redis.call('ZADD', K_LEASES, now + lease_ms, id)
-        redis.call('ZREM', K_DEADLINES, id)
+        if st.expires_at then redis.call('ZREM', K_DEADLINES, id) end
         set_status(id, st, 'running')
         save_state(id, st)
         claimed = claimed + 1

@@ -3,9 +3,9 @@
 -- KEYS[24..]   one idempotency key per job that has one, in job order
 -- ARGV[1]      now ms or ''
 -- ARGV[2]      number of jobs
--- ARGV[3..]    per job, 9 values: id, envelope JSON, priority, max_attempts, max_crashes,
+-- ARGV[3..]    per job, 10 values: id, envelope JSON, priority, max_attempts, max_crashes,
 --              delay ms, ttl ms (0: none), idempotency TTL ms (0: no idempotency key),
---              1 if the job has a webhook (0: none)
+--              1 if the job has a webhook (0: none), task name
 -- Returns, per job: the job id (an existing one on an idempotency hit), 1 if created (0 if not),
 -- and the job's status. If any job's idempotency key names a job submitted with a different
 -- request (its envelope's request_digest differs), nothing is written and the status of each job
@@ -27,7 +27,7 @@ end
 -- before digests, which matches any request), counting jobs earlier in this call.
 local held, conflicts, conflicted = {}, {}, false
 for j = 0, count - 1 do
-  local a = 3 + j * 9
+  local a = 3 + j * 10
   if tonumber(ARGV[a + 7]) > 0 then
     local idem_key = KEYS[next_key]
     next_key = next_key + 1
@@ -50,7 +50,7 @@ for j = 0, count - 1 do
 end
 if conflicted then
   for j = 0, count - 1 do
-    out[#out + 1] = ARGV[3 + j * 9]
+    out[#out + 1] = ARGV[3 + j * 10]
     out[#out + 1] = 0
     out[#out + 1] = conflicts[j] and 'conflict' or ''
   end
@@ -60,7 +60,7 @@ end
 next_key = FIRST_EXTRA_KEY
 local queued = 0
 for j = 0, count - 1 do
-  local a = 3 + j * 9
+  local a = 3 + j * 10
   local id, envelope, priority = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local delay_ms, ttl_ms, idem_ttl_ms = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
   local existing = nil
@@ -77,8 +77,8 @@ for j = 0, count - 1 do
     out[#out + 1] = 0
     out[#out + 1] = load_state(existing).status
   else
-    local st = create_job(id, envelope, priority, tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), delay_ms, ttl_ms,
-                          ARGV[a + 8] == '1', now)
+    local st = create_job(id, envelope, ARGV[a + 9], priority, tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]),
+                          delay_ms, ttl_ms, ARGV[a + 8] == '1', now)
     if st.status == 'queued' then queued = queued + 1 end
     out[#out + 1] = id
     out[#out + 1] = 1

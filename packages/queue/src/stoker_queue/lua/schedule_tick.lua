@@ -8,7 +8,7 @@
 -- ARGV[4]      its timing (a changed timing starts the schedule afresh)
 -- ARGV[5]      the next run ms to store
 -- ARGV[6]      the tick ms to take now, or '' to take none (a new schedule, or a changed one)
--- ARGV[7..11]  that tick's job: id, envelope JSON, priority, max_attempts, max_crashes
+-- ARGV[7..12]  that tick's job: id, envelope JSON, priority, max_attempts, max_crashes, task name
 -- Returns {outcome, job id or ''}: 'stale' (the state is no longer what the caller read: nothing
 -- written), 'started' (state stored, no tick taken), 'fired' (the job was enqueued), 'exists' (the
 -- tick's job was already there; not enqueued again), 'skipped' (the queue is paused: no job).
@@ -41,7 +41,7 @@ if ARGV[6] ~= '' then
     if redis.call('HEXISTS', K_STATE, job_id) == 1 then
       outcome = 'exists'
     else
-      create_job(job_id, ARGV[8], ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), 0, 0, false, now)
+      create_job(job_id, ARGV[8], ARGV[12], ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), 0, 0, false, now)
       wake(1)
       outcome = 'fired'
     end
