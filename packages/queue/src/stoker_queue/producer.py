@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from pydantic import JsonValue
@@ -168,7 +168,7 @@ class Producer:
         if not by_queue:
             return []
         scripts, redis = self._broker.scripts, self._broker.redis
-        began = time.monotonic()
+        began = monotonic()
         unregistered = [q for q in by_queue if began - self._registered.get(q, -REGISTER_EVERY_S) >= REGISTER_EVERY_S]
         calls = [(QueueKeys(q), [j for _, j in jobs]) for q, jobs in by_queue.items()]
         replies: list[Any]

@@ -111,7 +111,9 @@ def build_worker(
     observer = Observers([*build_observers(metrics, webhook_due, tracing=tracing), *observers])
     lifecycle = Lifecycle()
     capacity = capacity_of(settings, tasks)
-    slots = Slots(capacity, len(settings.queues))
+    slots = Slots(
+        capacity, len(settings.queues), prefetch=settings.concurrency, prefetch_below_s=settings.prefetch_below_s
+    )
     inflight = InFlight(slots, observer)
     consumer = Consumer(broker, worker_id=settings.worker_id, lease_s=settings.lease_s, tasks=tasks)
     threads = ThreadPoolExecutor(max_workers=capacity, thread_name_prefix="stoker-task")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from stoker_worker.execution import Item
 from stoker_worker.observe import JobObserver
@@ -43,6 +44,7 @@ class InFlight:
         """``item``'s handler is done: its slot may take the next job while the outcome is stored."""
         if not item.ran and (item.job.id, item.job.token) in self._items:
             item.ran = True
+            self._slots.ran(time.monotonic() - item.started)
             self._slots.give_back(1)
 
     def settle(self, item: Item) -> None:

@@ -44,7 +44,7 @@ class JobObserver:
         """``job`` was handed back unfinished (shutdown); it runs again elsewhere, uncharged."""
 
     def released(self, job: ClaimedJob) -> None:
-        """The worker let go of ``job``: its slot is free."""
+        """The worker let go of ``job``: its outcome is stored, or it was handed back."""
 
     def attempt_trace(self, job: ClaimedJob) -> str | None:
         """This attempt's traceparent, stored with a retry so the next attempt can link to it."""

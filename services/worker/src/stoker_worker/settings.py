@@ -38,6 +38,8 @@ class WorkerSettings(BaseSettings):
         webhook_poll_s: how often the outbox is checked for retries and for jobs other processes ended.
         pod_deletion_cost: in Kubernetes (POD_NAME and POD_NAMESPACE set), annotate the pod with its busy
             job count so scale-in removes idle pods first; at most once per ``pod_deletion_cost_interval_s``.
+        prefetch_below_s: while handlers return within this on average, the worker claims up to
+            ``concurrency`` jobs ahead of those running (0: never); slower jobs are never claimed ahead.
         device: where built-in tasks run: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda:1``...
         hung_grace_s: after a handler's timeout, how long its thread may go on before the worker
             declares it hung, hands back its other jobs and exits non-zero (Kubernetes restarts it).
@@ -59,6 +61,7 @@ class WorkerSettings(BaseSettings):
     reap_interval_s: float = Field(default=5.0, gt=0)
     heartbeat_s: float = Field(default=5.0, gt=0)
     claim_block_s: float = Field(default=1.0, gt=0)
+    prefetch_below_s: float = Field(default=0.05, ge=0)
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
     device: str = "auto"
