@@ -69,11 +69,15 @@ end
 promote_due(now, 1000)
 local out = {0, 0}
 local claimed, passed_total = 0, 0
+local emptied = {}  -- lists this claim found empty (and put nothing back on): no need to count them
 for _, priority in ipairs(PRIORITY_ORDER) do
   local passed = {}
   while claimed < limit do
     local id = redis.call('RPOP', K_WAITING[priority])
-    if not id then break end
+    if not id then
+      emptied[priority] = true
+      break
+    end
     local ok, st = pcall(load_state, id)
     if not ok or (st ~= nil and not readable(st)) then
       dead_letter_corrupt(id)
@@ -109,11 +113,14 @@ for _, priority in ipairs(PRIORITY_ORDER) do
   end
   -- Back in their places, next in line, oldest first.
   for i = #passed, 1, -1 do redis.call('RPUSH', K_WAITING[priority], passed[i]) end
+  if #passed > 0 then emptied[priority] = nil end
   passed_total = passed_total + #passed
 end
 
 local left = 0
-for _, priority in ipairs(PRIORITY_ORDER) do left = left + redis.call('LLEN', K_WAITING[priority]) end
+for _, priority in ipairs(PRIORITY_ORDER) do
+  if not emptied[priority] then left = left + redis.call('LLEN', K_WAITING[priority]) end
+end
 if left == 0 then
   -- No job is left to wake anybody for.
   redis.call('DEL', K_WAKE)
