@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from typing import Any
 
@@ -37,15 +39,38 @@ class TaskCatalog:
         self._ttl_s = ttl_s
         self._tasks: dict[str, TaskInfo] = {}
         self._validators: dict[str, Validator] = {}
+        self._compiled: dict[str, Validator] = {}  # schema JSON -> its validator
+        self._reading: asyncio.Future[None] | None = None
         self._read_at = float("-inf")
 
     async def tasks(self, *, fresh: bool = False) -> dict[str, TaskInfo]:
         if fresh or time.monotonic() - self._read_at > self._ttl_s:
-            self._tasks = {t.name: t for t in await self._registry.list_tasks()}
-            # Compiled once per read of the catalog, not once per submission.
-            self._validators = {name: _validator(t.input_schema) for name, t in self._tasks.items() if t.input_schema}
-            self._read_at = time.monotonic()
+            # One read at a time: the submits that find the cache stale together share it.
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read())
+            reading = self._reading
+            try:
+                await asyncio.shield(reading)
+            finally:
+                if self._reading is reading and reading.done():
+                    self._reading = None
         return self._tasks
+
+    async def _read(self) -> None:
+        self._tasks = {t.name: t for t in await self._registry.list_tasks()}
+        # A schema is compiled once, not again on each read of the catalog (checking it is costly).
+        compiled = {}
+        for name, t in self._tasks.items():
+            if t.input_schema:
+                text = json.dumps(t.input_schema, sort_keys=True)
+                compiled[text] = self._compiled.get(text) or _validator(t.input_schema)
+                self._validators[name] = compiled[text]
+            else:
+                self._validators.pop(name, None)
+        for name in set(self._validators) - set(self._tasks):
+            del self._validators[name]
+        self._compiled = compiled
+        self._read_at = time.monotonic()
 
     async def check(self, task: str, payload: JsonValue, *, where: str = "", queue: str | None = None) -> TaskInfo:
         """The task's catalog entry, once ``payload`` fits its input schema and ``queue`` (default: the

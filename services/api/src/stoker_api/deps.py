@@ -9,20 +9,22 @@ from fastapi import Depends, Request
 from stoker_api.auth import STATE_KEY, Principal, require_admin
 from stoker_api.context import ApiContext
 
+# Dependencies are coroutines: FastAPI runs a plain function's dependency in a thread, a hop per request.
 
-def _context(request: Request) -> ApiContext:
+
+async def _context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
 
-def _caller(request: Request) -> Principal:
+async def _caller(request: Request) -> Principal:
     found = request.scope.get("state", {}).get(STATE_KEY)  # RequireKey checked the key already
     if isinstance(found, Principal):
         return found
-    return _context(request).auth.authenticate(request.headers.get("authorization", ""))
+    return (await _context(request)).auth.authenticate(request.headers.get("authorization", ""))
 
 
-def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+async def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
     require_admin(caller)
     return caller
 

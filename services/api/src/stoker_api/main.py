@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from stoker_api import telemetry, ui
 from stoker_api.auth import RequireKey
@@ -15,6 +14,7 @@ from stoker_api.body_limit import BodyLimit
 from stoker_api.context import ApiContext
 from stoker_api.errors import install_error_handlers
 from stoker_api.openapi_security import document_bearer_keys
+from stoker_api.request_metrics import RequestMetrics
 from stoker_api.routes import health, jobs, queues, schedules, tasks, whoami, workers
 from stoker_api.settings import ApiSettings
 from stoker_queue.tracing import tracing_enabled
@@ -70,17 +70,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # The last added runs first: metrics see every answer, the key is checked before the body is read.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequireKey, authenticator=ctx.auth)
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path_format", "unmatched")  # the template, without convertors
-        ctx.metrics.requests.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+    app.add_middleware(RequestMetrics, requests=ctx.metrics.requests)
 
     app.include_router(jobs.build_router(settings))
     for module in (queues, workers, tasks, schedules, whoami, health, ui):
