@@ -1,5 +1,6 @@
 """Stoker through its public APIs: ``Producer`` submits, ``JobEvents`` + ``Reader`` wait, ``stoker-worker`` runs. The
-worker keeps its defaults (4 slots; plain functions in threads, coroutines on the loop), except for the SIGKILL
+worker keeps its defaults (4 slots, 4 more claimed ahead while handlers return within 50 ms; plain functions in
+threads, coroutines on the loop), except for the SIGKILL
 figure: a 3 s lease and a reaper pass every second, so a killed worker's jobs run again soon."""
 
 from __future__ import annotations
