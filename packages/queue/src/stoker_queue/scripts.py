@@ -8,6 +8,7 @@ ahead of every pipeline, a second round trip on each submit.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,12 @@ def script_source(name: str) -> str:
     return "\n".join((lua / part).read_text() for part in parts)
 
 
+@functools.lru_cache(maxsize=4096)
+def _encoded_core_keys(q: QueueKeys) -> tuple[bytes, ...]:
+    """The core keys as the bytes Redis receives: encoded once per queue, not on every call."""
+    return tuple(key.encode() for key in core_keys(q))
+
+
 def _now_arg(now_ms: int | None) -> str:
     return "" if now_ms is None else str(now_ms)
 
@@ -106,7 +113,7 @@ class ScheduleTick:
     job: NewJob | None = None
 
 
-def _enqueue_call(q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> tuple[list[str], list[Any]]:
+def _enqueue_call(q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> tuple[list[str | bytes], list[Any]]:
     args: list[Any] = [_now_arg(now_ms), len(jobs)]
     extra: list[str] = []
     for j in jobs:
@@ -125,7 +132,7 @@ def _enqueue_call(q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> tuple
         ]
         if j.idempotency_key:
             extra.append(q.idempotency(j.idempotency_key))
-    return [*core_keys(q), *extra], args
+    return [*_encoded_core_keys(q), *extra], args
 
 
 class Scripts:
@@ -137,7 +144,7 @@ class Scripts:
             name: redis.register_script(script_source(name)) for name in [*SCRIPT_EXTRA_KEYS, *STANDALONE_SCRIPTS]
         }
 
-    async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def _call(self, name: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         script = self._scripts[name]
         try:
             return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
@@ -148,7 +155,7 @@ class Scripts:
     async def _run(
         self, name: str, q: QueueKeys, now_ms: int | None, *args: Any, extra_keys: Sequence[str] = ()
     ) -> Any:
-        return await self._call(name, (*core_keys(q), *extra_keys), (_now_arg(now_ms), *args))
+        return await self._call(name, (*_encoded_core_keys(q), *extra_keys), (_now_arg(now_ms), *args))
 
     def enqueue_on(
         self, pipe: Pipeline | ClusterPipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]

@@ -6,6 +6,7 @@ with a job budget (``max_jobs``) every loop ends once the budget is spent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from stoker_queue import Consumer, QueueUnavailable
@@ -76,6 +77,8 @@ async def claim_loop(
         budget.refund(granted - len(batch.jobs))
         for job in batch.jobs:
             await dispatcher.dispatch(job)
+        if batch.jobs:
+            await asyncio.sleep(0)  # the handlers just dispatched start before the next claim goes out
         # Nothing came and nothing is held (a failure of ours could queue a retry): the burst is over.
         if burst and not batch.jobs and not len(inflight):
             log.info("queue %s is empty: burst done", queue)
