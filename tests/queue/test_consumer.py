@@ -265,3 +265,16 @@ async def test_the_next_claim_carries_the_trace_the_last_attempt_left(broker: Br
     assert third.previous_attempt_trace == evicted and third.attempt == 3
     await kit.consumer.release(third)  # no trace this time: nothing stale is handed on
     assert (await kit.claim_one()).previous_attempt_trace is None
+
+
+async def test_a_claim_blocked_while_redis_lost_its_scripts_still_takes_the_job(live_broker: Broker) -> None:
+    # The wait and the claim after it go to Redis together; the claim is refused (NOSCRIPT) and runs again.
+    consumer = Consumer(live_broker, worker_id="w", max_block_s=4)
+    producer = Producer(live_broker)
+    await consumer.claim("q", 1)
+    waiter = asyncio.create_task(consumer.claim("q", 1, block_s=10))
+    await asyncio.sleep(0.3)
+    await live_broker.redis.script_flush()
+    job_id = (await producer.submit(_request())).id
+    batch = await asyncio.wait_for(waiter, 5)
+    assert [job.id for job in batch.jobs] == [job_id]

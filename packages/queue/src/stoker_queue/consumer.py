@@ -7,8 +7,10 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import JsonValue
+from redis.exceptions import NoScriptError
 
 from stoker_queue.backoff import Backoff
 from stoker_queue.broker import Broker, translate_errors
@@ -81,22 +83,43 @@ class Consumer:
         """
         q = QueueKeys(queue)
         deadline = time.monotonic() + block_s
-        while True:
-            batch = await self._claim_once(q, limit)
+        batch = await self._claim_once(q, limit)
+        while not batch.jobs:
             remaining = deadline - time.monotonic()
-            if batch.jobs or remaining < MIN_BLOCK_S:
-                return batch
+            if remaining < MIN_BLOCK_S:
+                break
             wait = min(remaining, self._max_block_s)
             now = self._broker.now_ms()
             if batch.next_due_ms is not None and now is not None:
                 wait = min(wait, (batch.next_due_ms - now) / 1000)
             elif batch.next_due_ms is not None:
                 wait = min(wait, 0.05)  # Redis keeps the clock; recheck the due job soon
-            await self._broker.redis.blpop([q.wake], timeout=max(MIN_BLOCK_S, wait))
+            batch = await self._claim_after_wake(q, limit, max(MIN_BLOCK_S, wait))
+        return batch
+
+    async def _claim_after_wake(self, q: QueueKeys, limit: int, wait_s: float) -> ClaimBatch:
+        """Block on the wake list, then claim. Sent as one pipeline: Redis runs the claim the moment the
+        wait ends, with no round trip between (a blocked client's next command waits in Redis)."""
+        if self._broker.cluster:
+            await self._broker.redis.blpop([q.wake], timeout=wait_s)
+            return await self._claim_once(q, limit)
+        scripts = self._broker.scripts
+        async with self._broker.redis.pipeline(transaction=False) as pipe:
+            pipe.blpop([q.wake], timeout=wait_s)
+            scripts.claim_on(pipe, q, self._broker.now_ms(), limit, self._lease_ms, self.worker_id, self.tasks)
+            try:
+                _, reply = await pipe.execute()
+            except NoScriptError:  # Redis lost the script: the wait happened, the claim did not
+                await scripts.load("claim")
+                return await self._claim_once(q, limit)
+        return await self._decode_claim(q, reply)
 
     async def _claim_once(self, q: QueueKeys, limit: int) -> ClaimBatch:
         now = self._broker.now_ms()
         reply = await self._broker.scripts.claim(q, now, limit, self._lease_ms, self.worker_id, self.tasks)
+        return await self._decode_claim(q, reply)
+
+    async def _decode_claim(self, q: QueueKeys, reply: list[Any]) -> ClaimBatch:
         paused, next_due = bool(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), _CLAIM_FIELDS):

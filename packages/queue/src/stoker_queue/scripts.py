@@ -180,6 +180,20 @@ class Scripts:
     ) -> list[Any]:
         return list(await self._run("claim", q, now_ms, limit, lease_ms, worker, *tasks))
 
+    def claim_on(
+        self,
+        pipe: Pipeline | ClusterPipeline,
+        q: QueueKeys,
+        now_ms: int | None,
+        limit: int,
+        lease_ms: int,
+        worker: str,
+        tasks: Sequence[str] = (),
+    ) -> None:
+        """Queue a claim call on ``pipe`` (a bare EVALSHA: on ``NoScriptError``, ``load("claim")``)."""
+        keys = _encoded_core_keys(q)
+        pipe.evalsha(self._scripts["claim"].sha, len(keys), *keys, _now_arg(now_ms), limit, lease_ms, worker, *tasks)
+
     async def renew(self, q: QueueKeys, now_ms: int | None, lease_ms: int, held: list[tuple[str, int]]) -> list[int]:
         flat = [v for pair in held for v in pair]
         return [int(c) for c in await self._run("renew", q, now_ms, lease_ms, *flat)]
