@@ -179,7 +179,8 @@ async def test_settling_with_a_stale_token_raises_lease_lost(broker: Broker) -> 
 async def test_idle_blocking_claim_wakes_on_submit_without_polling(live_broker: Broker) -> None:
     consumer = Consumer(live_broker, worker_id="w", max_block_s=4)
     producer = Producer(live_broker)
-    await consumer.claim("q", 1)  # load scripts so the measured path is the steady state
+    await producer.submit(_request())  # load the scripts so the measured path is the steady state
+    await consumer.claim("q", 1)
     before = {c: await command_calls(live_broker, c) for c in ("evalsha", "blpop")}
     waiter = asyncio.create_task(consumer.claim("q", 1, block_s=20))
     await asyncio.sleep(0.3)
