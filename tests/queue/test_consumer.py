@@ -279,3 +279,18 @@ async def test_a_claim_blocked_while_redis_lost_its_scripts_still_takes_the_job(
     job_id = (await producer.submit(_request())).id
     batch = await asyncio.wait_for(waiter, 5)
     assert [job.id for job in batch.jobs] == [job_id]
+
+
+async def test_a_claim_that_waits_first_takes_a_job_that_came_since_at_once(live_broker: Broker) -> None:
+    consumer = Consumer(live_broker, worker_id="w", max_block_s=4)
+    producer = Producer(live_broker)
+    await producer.submit(_request())
+    assert len((await consumer.claim("q", 5)).jobs) == 1  # short: the queue is empty now
+    later = (await producer.submit(_request())).id
+    started = time.monotonic()
+    batch = await consumer.claim("q", 5, block_s=3, wait_first=True)
+    assert [job.id for job in batch.jobs] == [later]
+    assert time.monotonic() - started < 1  # the job's wake token was there: no wait
+    started = time.monotonic()
+    assert (await consumer.claim("q", 5, block_s=0.3, wait_first=True)).jobs == []
+    assert time.monotonic() - started >= 0.3

@@ -74,16 +74,23 @@ class Consumer:
         self._acks: GroupCommit[str, DoneJob, bool] = GroupCommit(self._ack_many)
 
     @translate_errors
-    async def claim(self, queue: str, limit: int = 1, *, block_s: float = 0.0) -> ClaimBatch:
+    async def claim(self, queue: str, limit: int = 1, *, block_s: float = 0.0, wait_first: bool = False) -> ClaimBatch:
         """Claim up to ``limit`` jobs from ``queue``, highest priority first.
 
         With ``block_s > 0`` an empty queue is waited on for up to that long: the wait is a BLPOP
         on the queue's wake list, which every enqueue pushes to, so a new job is picked up as soon
         as it lands; a scheduled job shortens the wait to its due time.
+
+        Args:
+            wait_first: the caller's last claim emptied the queue (and nothing was scheduled): start
+                with the wait, whose wake list holds a token for every job that came since.
         """
         q = QueueKeys(queue)
         deadline = time.monotonic() + block_s
-        batch = await self._claim_once(q, limit)
+        if wait_first and block_s >= MIN_BLOCK_S:
+            batch = await self._claim_after_wake(q, limit, min(block_s, self._max_block_s))
+        else:
+            batch = await self._claim_once(q, limit)
         while not batch.jobs:
             remaining = deadline - time.monotonic()
             if remaining < MIN_BLOCK_S:

@@ -55,6 +55,7 @@ async def claim_loop(
     """Claim from ``queue`` until stopping (or, in burst mode, until it is empty, or the budget is spent);
     returns within ``block_s`` of the stop."""
     backoff = OUTAGE_BACKOFF_S
+    emptied = False  # the last claim took the queue's last jobs: the next one starts by waiting
     while not lifecycle.stopping.is_set() and not budget.spent:
         reserved = await slots.reserve()
         granted = budget.take(reserved)
@@ -64,8 +65,9 @@ async def claim_loop(
             budget.refund(granted)
             break
         try:
-            batch = await consumer.claim(queue, granted, block_s=block_s)
+            batch = await consumer.claim(queue, granted, block_s=block_s, wait_first=emptied)
         except QueueUnavailable as exc:
+            emptied = False
             slots.give_back(granted)
             budget.refund(granted)
             log.warning("claim on %s failed (%s); retrying in %.1fs", queue, exc, backoff)
@@ -73,6 +75,7 @@ async def claim_loop(
             backoff = min(backoff * 2, OUTAGE_BACKOFF_CAP_S)
             continue
         backoff = OUTAGE_BACKOFF_S
+        emptied = not burst and len(batch.jobs) < granted and batch.next_due_ms is None
         slots.give_back(granted - len(batch.jobs))
         budget.refund(granted - len(batch.jobs))
         for job in batch.jobs:
