@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -114,11 +115,8 @@ class JobRunner:
 
     async def _call(self, spec: TaskSpec, items: list[Item]) -> None:
         timeout = max((i.job.envelope.timeout_s or spec.options.timeout_s or 0) for i in items) or None
-        for item in items:
-            item.started = time.monotonic()
         try:
-            with self._observer.running(spec.name, [i.job for i in items]):
-                outputs = await self._invoke(spec, items, timeout)
+            outputs = await self._in_turn(spec, items, timeout)
         except JobCancelled:
             # The cancelled jobs end; in a batch, the others run again on their own.
             for item in items:
@@ -151,18 +149,20 @@ class JobRunner:
             details: JsonValue = {"traceback": "".join(traceback.format_exception(exc, limit=20))[-8000:]}
             await self._fail(spec, items[0], code, str(exc) or type(exc).__name__, details, retry=True)
 
-    async def _invoke(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
-        try:
-            if spec.batched:
-                return await self._invoke_handler(spec, items, limit_s)
-            async with self._singles:
-                return await self._invoke_handler(spec, items, limit_s)
-        finally:
-            # Outcomes are stored after this; the next jobs need not wait for that round trip.
+    async def _in_turn(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
+        """The handler over ``items`` once it is their turn (single jobs: ``concurrency`` at once). Their
+        outcomes are stored after this returns: the next jobs need not wait for that round trip."""
+        async with contextlib.nullcontext() if spec.batched else self._singles:
             for item in items:
-                self._on_ran(item)
+                item.started = time.monotonic()
+            try:
+                with self._observer.running(spec.name, [i.job for i in items]):
+                    return await self._invoke(spec, items, limit_s)
+            finally:
+                for item in items:
+                    self._on_ran(item)
 
-    async def _invoke_handler(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
+    async def _invoke(self, spec: TaskSpec, items: list[Item], limit_s: float | None) -> list[Any]:
         values = [i.value for i in items] if spec.batched else items[0].value
         contexts = [i.context for i in items] if spec.batched else items[0].context
         if spec.is_async:
