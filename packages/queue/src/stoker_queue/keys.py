@@ -8,7 +8,6 @@ touched by a script; on a cluster they hash to slots of their own, so no transac
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -169,10 +168,8 @@ def rate_limit_key(scope: str) -> str:
     return f"{PREFIX}:ratelimit:{{{scope}}}"
 
 
-@functools.lru_cache(maxsize=4096)
 def core_keys(q: QueueKeys) -> tuple[str, ...]:
-    """The 23 names every script receives first, in the order ``lua/_prelude.lua`` documents (made once
-    per queue: every script call passes them)."""
+    """The 23 names every script receives first, in the order ``lua/_prelude.lua`` documents."""
     return (
         q.jobs,
         q.state,

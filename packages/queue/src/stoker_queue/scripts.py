@@ -152,6 +152,14 @@ class Scripts:
             await self.load(name)
             return await self._redis.evalsha(script.sha, len(keys), *keys, *args)
 
+    def _on(
+        self, pipe: Pipeline | ClusterPipeline, name: str, keys: Sequence[str | bytes], args: Sequence[Any]
+    ) -> None:
+        """Queue a call on ``pipe`` as a bare EVALSHA (a script registered on a pipeline makes every
+        ``execute`` send a ``SCRIPT EXISTS`` first). If Redis lost the script, ``execute`` raises
+        ``NoScriptError``: ``load(name)`` and run again."""
+        pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)
+
     async def _run(
         self, name: str, q: QueueKeys, now_ms: int | None, *args: Any, extra_keys: Sequence[str] = ()
     ) -> Any:
@@ -160,10 +168,8 @@ class Scripts:
     def enqueue_on(
         self, pipe: Pipeline | ClusterPipeline, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]
     ) -> None:
-        """Queue an enqueue call on ``pipe``; ``decode_enqueue`` reads its reply after ``execute``. If Redis
-        lost the script, ``execute`` raises ``NoScriptError``: ``load("enqueue")`` and run the pipeline again."""
-        keys, args = _enqueue_call(q, now_ms, jobs)
-        pipe.evalsha(self._scripts["enqueue"].sha, len(keys), *keys, *args)
+        """Queue an enqueue call on ``pipe`` (see ``_on``); ``decode_enqueue`` reads its reply."""
+        self._on(pipe, "enqueue", *_enqueue_call(q, now_ms, jobs))
 
     async def enqueue(self, q: QueueKeys, now_ms: int | None, jobs: list[NewJob]) -> list[Any]:
         """One enqueue call on its own; ``decode_enqueue`` reads its reply."""
@@ -190,9 +196,8 @@ class Scripts:
         worker: str,
         tasks: Sequence[str] = (),
     ) -> None:
-        """Queue a claim call on ``pipe`` (a bare EVALSHA: on ``NoScriptError``, ``load("claim")``)."""
-        keys = _encoded_core_keys(q)
-        pipe.evalsha(self._scripts["claim"].sha, len(keys), *keys, _now_arg(now_ms), limit, lease_ms, worker, *tasks)
+        """Queue a claim call on ``pipe`` (see ``_on``)."""
+        self._on(pipe, "claim", _encoded_core_keys(q), (_now_arg(now_ms), limit, lease_ms, worker, *tasks))
 
     async def renew(self, q: QueueKeys, now_ms: int | None, lease_ms: int, held: list[tuple[str, int]]) -> list[int]:
         flat = [v for pair in held for v in pair]
@@ -265,13 +270,8 @@ class Scripts:
         return [int(v) for v in await self._run("stats", q, now_ms)]
 
     def stats_on(self, pipe: Pipeline | ClusterPipeline, q: QueueKeys, now_ms: int | None) -> None:
-        """Queue a stats call on ``pipe``; ``[int(v) for v in reply]`` reads it after ``execute``.
-
-        Queued as a bare EVALSHA: a script registered on a pipeline makes every ``execute`` send a
-        ``SCRIPT EXISTS`` first, a second round trip on each metrics scrape. If Redis lost the script
-        (restart, ``SCRIPT FLUSH``), ``execute`` raises ``NoScriptError``: ``load("stats")`` and run again.
-        """
-        pipe.evalsha(self._scripts["stats"].sha, CORE_KEY_COUNT, *core_keys(q), _now_arg(now_ms))
+        """Queue a stats call on ``pipe`` (see ``_on``); ``[int(v) for v in reply]`` reads it after ``execute``."""
+        self._on(pipe, "stats", _encoded_core_keys(q), (_now_arg(now_ms),))
 
     async def schedule_tick(self, q: QueueKeys, now_ms: int | None, tick: ScheduleTick) -> tuple[str, str]:
         """The outcome (``schedule_tick.lua`` lists them) and the id of the tick's job, '' if none."""
